@@ -1,0 +1,86 @@
+"""The registry of shipped weights: one JSON file describing every committed ``.pt`` file.
+
+Each entry records what a network needs to be used correctly and what it was trained on:
+``name``, ``kind`` ("mask" or "superres"), ``file``, ``sha256``, ``architecture`` and its keyword
+arguments, ``bands`` (input order), ``resolution``, ``normalisation``, ``classes`` or output bands,
+``training`` (command, data, seed, epochs) and ``metrics``. Tests check that every entry matches its
+file and its network; ``python -m s2mask.weights`` prints the README table made from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelError
+
+WEIGHTS_DIR = Path(__file__).resolve().parent
+REGISTRY_FILE = WEIGHTS_DIR / "registry.json"
+
+
+def load_registry() -> list[dict[str, Any]]:
+    """Every registered weight, in file order (an empty list before any is registered)."""
+    if not REGISTRY_FILE.exists():
+        return []
+    return json.loads(REGISTRY_FILE.read_text(encoding="utf-8"))
+
+
+def entry(name: str) -> dict[str, Any]:
+    """The registry entry called ``name``."""
+    for item in load_registry():
+        if item["name"] == name:
+            return item
+    known = ", ".join(item["name"] for item in load_registry()) or "none"
+    raise ModelError(f"no shipped weights named {name!r} (known: {known})")
+
+
+def entries(kind: str) -> list[dict[str, Any]]:
+    return [item for item in load_registry() if item["kind"] == kind]
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def weight_file(item: dict[str, Any], verify: bool = True) -> Path:
+    """The path of an entry's ``.pt`` file, checked against its recorded sha256."""
+    path = WEIGHTS_DIR / item["file"]
+    if not path.exists():
+        raise ModelError(f"weights file of {item['name']!r} is missing", path)
+    if verify and sha256(path) != item["sha256"]:
+        raise ModelError(f"weights file of {item['name']!r} does not match its recorded sha256", path)
+    return path
+
+
+def register(item: dict[str, Any]) -> None:
+    """Add or replace an entry (by name), filling in the file's sha256. Used by the trainers."""
+    item = dict(item)
+    item["sha256"] = sha256(WEIGHTS_DIR / item["file"])
+    items = [existing for existing in load_registry() if existing["name"] != item["name"]]
+    items.append(item)
+    items.sort(key=lambda e: (e["kind"], e["name"]))
+    REGISTRY_FILE.write_text(json.dumps(items, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def readme_table() -> str:
+    """The Markdown table of shipped weights for ``processor/weights/README.md``."""
+    lines = ["| name | kind | architecture | bands | resolution | size | key metrics |",
+             "|---|---|---|---|---|---|---|"]
+    for item in load_registry():
+        size_mb = (WEIGHTS_DIR / item["file"]).stat().st_size / 1e6
+        metrics = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                            for k, v in list(item.get("metrics", {}).items())[:4])
+        lines.append(f"| {item['name']} | {item['kind']} | {item['architecture']} | "
+                     f"{' '.join(item.get('bands', []))} | {item.get('resolution', '')} m | "
+                     f"{size_mb:.2f} MB | {metrics} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(readme_table())
