@@ -1,0 +1,338 @@
+"""Open a Sentinel-2 L1C or L2A SAFE product and read its bands as reflectance on any grid.
+
+``open_product(path)`` accepts a ``.SAFE`` folder, its ``MTD_MSIL1C.xml``/``MTD_MSIL2A.xml`` or a zipped
+SAFE. The :class:`Product` exposes the metadata under ESA's names and reads windows of any band onto
+the 10, 20 or 60 m grid of the tile: float32 reflectance ``(DN + offset) / QUANTIFICATION_VALUE``,
+NaN where DN is 0 (no data), saturated, or outside the band's detector footprint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+import numpy as np
+from osgeo import gdal
+from scipy import ndimage
+
+from ..bands import NATIVE_RESOLUTION, RESOLUTIONS, sort_bands
+from ..errors import MissingBandError, ParameterError, ProductFormatError
+from ..grid import Grid, Window
+from ..resample import coarse_window_for, downsample_mean, upsample_margin, upsample_window
+from . import qi_masks
+from .location import SafeLocation
+from .product_mtd import ProductMetadata, read_product_metadata
+from .raster import check_shape, open_raster, read_window
+from .tile_mtd import AngleGrid, TileMetadata, read_tile_metadata
+from .xmlutil import XmlDocument, parse_xml
+
+_DILATE = np.ones((3, 3), dtype=bool)
+
+
+def open_product(path: Any, mask_footprint: bool = True) -> Product:
+    """Open a SAFE product (folder, product metadata file or zip) and check that its files are there."""
+    location = SafeLocation.find(path)
+    names = [n for n in ("MTD_MSIL1C.xml", "MTD_MSIL2A.xml") if location.exists(n)]
+    metadata = read_product_metadata(_document(location, names[0]))
+    granules = {PurePosixPath(p).parts[:2] for files in metadata.image_files.values() for p in files.values()}
+    if len(granules) != 1:
+        raise ProductFormatError(f"expected one granule, the product lists {len(granules)}",
+                                 location.describe(names[0]))
+    granule = "/".join(granules.pop())
+    tile = read_tile_metadata(_document(location, f"{granule}/MTD_TL.xml"))
+    product = Product(location, metadata, tile, granule, mask_footprint)
+    product.check_files()
+    return product
+
+
+def _document(location: SafeLocation, relative: str) -> XmlDocument:
+    source = location.describe(relative)
+    if not location.exists(relative):
+        raise ProductFormatError("required metadata file is missing", source)
+    return XmlDocument(parse_xml(location.read_bytes(relative), source), source)
+
+
+@dataclass
+class Product:
+    """One opened SAFE product. Reads are lazy; GDAL datasets are opened once and cached."""
+
+    location: SafeLocation
+    metadata: ProductMetadata
+    tile: TileMetadata
+    granule: str
+    mask_footprint: bool = True
+    _datasets: dict[str, gdal.Dataset] = field(default_factory=dict, repr=False)
+    _gml: dict[str, list[qi_masks.MaskFeature]] = field(default_factory=dict, repr=False)
+
+    # Products travel to Dask workers: GDAL handles stay behind and reopen there.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_datasets"], state["_gml"] = {}, {}
+        return state
+
+    def close(self) -> None:
+        self._datasets.clear()
+
+    # --- identity -------------------------------------------------------------------------------
+    @property
+    def product_id(self) -> str:
+        return self.metadata.product_id
+
+    @property
+    def level(self) -> str:
+        return self.metadata.level
+
+    @property
+    def baseline(self) -> str:
+        return self.metadata.baseline
+
+    @property
+    def spacecraft(self) -> str:
+        return self.metadata.spacecraft
+
+    @property
+    def sensing_time(self) -> datetime:
+        return self.tile.sensing_time
+
+    @property
+    def tile_id(self) -> str:
+        """The MGRS tile, e.g. ``31TCJ``."""
+        return self.tile.tile_id.split("_T")[-1].split("_")[0]
+
+    @property
+    def crs_wkt(self) -> str:
+        return self.tile.crs_wkt
+
+    @property
+    def epsg(self) -> int:
+        return self.tile.epsg
+
+    @property
+    def bands(self) -> tuple[str, ...]:
+        """The spectral bands present, in ESA's order."""
+        return sort_bands(self.metadata.image_files)
+
+    @property
+    def quantification_value(self) -> float:
+        return self.metadata.quantification_value
+
+    def offset(self, band: str) -> float:
+        """The additive radiometric offset of a band (0 before baseline 04.00)."""
+        return self.metadata.offsets.get(band, 0.0)
+
+    @property
+    def cloud_cover(self) -> float | None:
+        return self.metadata.cloud_cover
+
+    def grid(self, resolution: int) -> Grid:
+        if resolution not in self.tile.grids:
+            raise ParameterError(f"resolution must be one of {RESOLUTIONS}, got {resolution}")
+        return self.tile.grids[resolution]
+
+    def band_files(self, band: str) -> dict[int, str]:
+        """The relative path of every file of a band, by its resolution."""
+        if band not in self.metadata.image_files:
+            raise MissingBandError(f"band {band} is not part of this {self.level} product (it has "
+                                   f"{', '.join(self.bands)})", self.location.display_name)
+        return self.metadata.image_files[band]
+
+    def check_files(self) -> None:
+        """Fail early, naming the file, when a band file the metadata lists is absent."""
+        for band in self.bands:
+            for relative in self.band_files(band).values():
+                if not self.location.exists(relative):
+                    raise MissingBandError(f"band {band} is listed in the product metadata but its file is missing",
+                                           self.location.describe(relative))
+
+    # --- reading ----------------------------------------------------------------------------------
+    def _dataset(self, relative: str, resolution: int, what: str) -> gdal.Dataset:
+        if relative not in self._datasets:
+            describe = self.location.describe(relative)
+            dataset = open_raster(self.location.gdal_path(relative), describe)
+            check_shape(dataset, self.grid(resolution).shape, describe, what)
+            self._datasets[relative] = dataset
+        return self._datasets[relative]
+
+    def source_resolution(self, band: str, resolution: int) -> int:
+        """Which file of a band serves a target resolution: the coarsest one not coarser than the target
+        (cheapest exact reduction), else the finest available (interpolated)."""
+        available = sorted(self.band_files(band))
+        finer = [r for r in available if r <= resolution]
+        return finer[-1] if finer else available[0]
+
+    def read(self, band: str, resolution: int | None = None, window: Window | None = None,
+             method: str = "bilinear") -> np.ndarray:
+        """Reflectance of ``band`` on ``window`` of the ``resolution`` grid (default: native, whole tile)."""
+        resolution = resolution or NATIVE_RESOLUTION[band]
+        window = window or self.grid(resolution).full_window
+        source = self.source_resolution(band, resolution)
+        if source > resolution:
+            factor = source // resolution
+            coarse = coarse_window_for(window, factor, upsample_margin(method), self.grid(source).full_window)
+            values = self._reflectance(band, source, coarse, level=1)
+            return upsample_window(values, coarse, factor, window, method)
+        factor = resolution // source
+        level = 2 if factor % 2 == 0 else 1
+        reduced = Window(window.row * factor // level, window.col * factor // level,
+                         window.height * factor // level, window.width * factor // level)
+        return downsample_mean(self._reflectance(band, source, reduced, level), factor // level)
+
+    def _reflectance(self, band: str, source: int, window: Window, level: int) -> np.ndarray:
+        """Reflectance of ``window`` on the grid of the ``source`` file reduced by ``level``."""
+        relative = self.band_files(band)[source]
+        dataset = self._dataset(relative, source, f"band {band} ({source} m)")
+        describe = self.location.describe(relative)
+        reduced_grid = self.grid(10).at_resolution(source * level)
+        # A reduced JPEG 2000 level mixes each pixel with its neighbours: read one more pixel around the
+        # window so that the invalid area can be grown over the mixed pixels, exactly as for the whole tile.
+        margin = 1 if level > 1 else 0
+        outer = window.padded(margin, reduced_grid.full_window)
+        native = Window(outer.row * level, outer.col * level, outer.height * level, outer.width * level)
+        dn = read_window(dataset, native, describe, level)
+        invalid = (dn == self.metadata.nodata_value) | (dn == self.metadata.saturated_value)
+        if self.mask_footprint:
+            invalid |= ~self._footprint(band, source, native, level)
+        if margin:
+            invalid = ndimage.binary_dilation(invalid, _DILATE)
+        inner = window.relative_to(outer)
+        values = (dn[inner].astype(np.float32) + np.float32(self.offset(band))) / np.float32(self.quantification_value)
+        values[invalid[inner]] = np.nan
+        return values
+
+    def _footprint(self, band: str, source: int, native: Window, level: int) -> np.ndarray:
+        """True inside the band's detector footprint, on ``native`` (pixels of the ``source`` file) read at
+        ``level``. The footprint mask lives on the band's own native grid, which an L2A file of another
+        resolution does not share: the mask is then reduced (a pixel is inside when all it covers is) or
+        repeated onto the requested grid."""
+        relative = self.tile.mask_files.get("MSK_DETFOO", {}).get(band)
+        resolution = source * level
+        window = Window(native.row // level, native.col // level, native.height // level, native.width // level)
+        if not relative or not self.location.exists(relative):
+            return np.ones(window.shape, dtype=bool)
+        if relative.endswith(".gml"):
+            if relative not in self._gml:
+                self._gml[relative] = qi_masks.parse_gml_mask(self.location.read_bytes(relative),
+                                                              self.location.describe(relative))
+            features = self._gml[relative]
+            grid = self.grid(10).at_resolution(resolution)
+            return qi_masks.rasterize(features, [f.detector for f in features], grid, window) > 0
+        mask_resolution = NATIVE_RESOLUTION[band]
+        dataset = self._dataset(relative, mask_resolution, f"detector footprint of {band}")
+        describe = self.location.describe(relative)
+        if resolution < mask_resolution:
+            factor = mask_resolution // resolution
+            coarse = coarse_window_for(window, factor, 0, self.grid(mask_resolution).full_window)
+            inside = read_window(dataset, coarse, describe) > 0
+            shifted = Window(window.row - coarse.row * factor, window.col - coarse.col * factor,
+                             window.height, window.width)
+            return nearest_on_grid(inside, factor, shifted)
+        factor = resolution // mask_resolution
+        mask_level = 2 if factor % 2 == 0 else 1
+        scaled = Window(window.row * factor, window.col * factor, window.height * factor, window.width * factor)
+        inside = read_window(dataset, scaled, describe, mask_level) > 0
+        return downsample_mean(inside.astype(np.float32), factor // mask_level) == 1
+
+    def detector_footprint(self, band: str, window: Window | None = None) -> np.ndarray:
+        """Detector index (0 outside every footprint) of a band on its native grid."""
+        source = NATIVE_RESOLUTION[band]
+        window = window or self.grid(source).full_window
+        relative = self.tile.mask_files.get("MSK_DETFOO", {}).get(band)
+        if not relative:
+            raise ProductFormatError(f"the tile metadata lists no detector footprint for {band}",
+                                     self.location.display_name)
+        if relative.endswith(".gml"):
+            features = qi_masks.parse_gml_mask(self.location.read_bytes(relative), self.location.describe(relative))
+            return qi_masks.rasterize(features, [f.detector for f in features], self.grid(source), window)
+        dataset = self._dataset(relative, source, f"detector footprint of {band}")
+        return read_window(dataset, window, self.location.describe(relative)).astype(np.uint8)
+
+    def l1c_cloud_mask(self, resolution: int = 60, window: Window | None = None) -> np.ndarray:
+        """ESA's L1C cloud mask as uint8 flags (1 opaque cloud, 2 cirrus, 4 snow) on a window of the
+        ``resolution`` grid: ``MSK_CLASSI_B00.jp2`` from baseline 04.00, ``MSK_CLOUDS_B00.gml`` before."""
+        masks = self.tile.mask_files
+        window = window or self.grid(resolution).full_window
+        if "MSK_CLASSI" in masks:
+            relative = masks["MSK_CLASSI"][""]
+            dataset = self._dataset(relative, 60, "MSK_CLASSI")
+            describe = self.location.describe(relative)
+            flags = np.zeros(self.grid(60).shape, dtype=np.uint8)
+            for index in range(min(3, dataset.RasterCount)):
+                layer = read_window(dataset, self.grid(60).full_window, describe, band=index + 1)
+                flags |= (layer > 0).astype(np.uint8) << index
+            return nearest_on_grid(flags, 60 // resolution if resolution < 60 else 1, window)
+        if "MSK_CLOUDS" in masks:
+            relative = masks["MSK_CLOUDS"][""]
+            features = qi_masks.parse_gml_mask(self.location.read_bytes(relative), self.location.describe(relative))
+            values = [qi_masks.CLOUD_MASK_VALUES.get(f.mask_type, 0) for f in features]
+            return qi_masks.rasterize(features, values, self.grid(resolution), window)
+        raise ProductFormatError("the tile metadata lists no L1C cloud mask (MSK_CLASSI or MSK_CLOUDS)",
+                                 self.location.display_name)
+
+    # --- angles -----------------------------------------------------------------------------------
+    def sun_angles(self, resolution: int, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Sun zenith and azimuth (degrees) interpolated from the 5 km grids to pixel centres."""
+        grid = self.grid(resolution)
+        window = window or grid.full_window
+        return (angle_on_grid(self.tile.sun_zenith, grid, window),
+                angle_on_grid(self.tile.sun_azimuth, grid, window, circular=True))
+
+    def view_angles(self, band: str, resolution: int, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Viewing zenith and azimuth of a band (merged over detectors) at pixel centres."""
+        if band not in self.tile.view_zenith:
+            raise MissingBandError(f"the tile metadata has no viewing angles for {band}", self.location.display_name)
+        grid = self.grid(resolution)
+        window = window or grid.full_window
+        return (angle_on_grid(self.tile.view_zenith[band], grid, window),
+                angle_on_grid(self.tile.view_azimuth[band], grid, window, circular=True))
+
+    @property
+    def mean_sun_angles(self) -> tuple[float, float]:
+        return self.tile.mean_sun_zenith, self.tile.mean_sun_azimuth
+
+    def mean_view_angles(self) -> tuple[float, float]:
+        """Mean viewing zenith and azimuth over the bands."""
+        zenith = self.tile.mean_view_zenith
+        azimuth = self.tile.mean_view_azimuth
+        if not zenith:
+            return float("nan"), float("nan")
+        return float(np.mean(list(zenith.values()))), _circular_mean(np.array(list(azimuth.values())))
+
+
+def nearest_on_grid(coarse: np.ndarray, factor: int, window: Window) -> np.ndarray:
+    """Nearest-neighbour values of a whole coarse grid on a window of the grid ``factor`` times finer."""
+    return coarse[window.row // factor:(window.row + window.height - 1) // factor + 1,
+                  window.col // factor:(window.col + window.width - 1) // factor + 1].repeat(
+        factor, axis=0).repeat(factor, axis=1)[window.row % factor:window.row % factor + window.height,
+                                                 window.col % factor:window.col % factor + window.width]
+
+
+def _circular_mean(degrees: np.ndarray) -> float:
+    radians = np.deg2rad(degrees)
+    return float(np.rad2deg(np.arctan2(np.sin(radians).mean(), np.cos(radians).mean())) % 360)
+
+
+def _fill_nan_nearest(values: np.ndarray) -> np.ndarray:
+    missing = ~np.isfinite(values)
+    if not missing.any() or missing.all():
+        return values
+    _, (rows, cols) = ndimage.distance_transform_edt(missing, return_indices=True)
+    return values[rows, cols]
+
+
+def angle_on_grid(angles: AngleGrid, grid: Grid, window: Window, circular: bool = False) -> np.ndarray:
+    """Bilinear interpolation of a 5 km angle grid (first node at the tile's upper-left corner) at the
+    centres of ``window``'s pixels; azimuths are interpolated as unit vectors to survive 0/360."""
+    rows = (np.arange(window.row, window.row + window.height) + 0.5) * grid.resolution / angles.step
+    cols = (np.arange(window.col, window.col + window.width) + 0.5) * grid.resolution / angles.step
+    coords = np.meshgrid(rows, cols, indexing="ij")
+    filled = _fill_nan_nearest(angles.values.astype(np.float64))
+
+    def sample(field_values: np.ndarray) -> np.ndarray:
+        return ndimage.map_coordinates(field_values, coords, order=1, mode="nearest")
+
+    if not circular:
+        return sample(filled).astype(np.float32)
+    radians = np.deg2rad(filled)
+    return (np.rad2deg(np.arctan2(sample(np.sin(radians)), sample(np.cos(radians)))) % 360).astype(np.float32)

@@ -1,0 +1,116 @@
+"""Synthetic Sentinel-2 scenes with exact truth.
+
+A :class:`Scene` stores physical layers on the 10 m grid (surface type and texture, cloud opacity,
+cirrus, shadow, invalid and saturated pixels) and renders any band as TOA (L1C) or BOA (L2A)
+reflectance on its native grid, so that the 20 m and 60 m bands are exact area means of what the 10 m
+grid holds. The truth is the class of every 10 m pixel (``s2mask.classes``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..bands import NATIVE_RESOLUTION
+from ..classes import MaskClass
+from ..resample import downsample_mean, upsample
+from .spectra import DIFFUSE_FRACTION, SURFACE_SPECTRA, band_position, to_toa
+
+SURFACES: tuple[str, ...] = tuple(SURFACE_SPECTRA)
+SURFACE_CLASS = {name: MaskClass.WATER if "water" in name else MaskClass.SNOW_ICE if name == "snow"
+                 else MaskClass.CLEAR_LAND for name in SURFACES}
+
+#: TOA reflectance of an optically thick water cloud: flat across the VNIR, lower in the SWIR where
+#: droplets absorb; B10 shows only the part of the cloud above the water vapour (set by cloud height).
+OPAQUE_CLOUD_TOA = np.array([0.62, 0.60, 0.59, 0.58, 0.58, 0.58, 0.58, 0.57, 0.57, 0.48, 0.0, 0.42, 0.28],
+                            dtype=np.float32)
+#: Relative spectral shape of thin ice cloud (cirrus) reflectance, normalised to B10.
+CIRRUS_SHAPE = np.array([1.1, 1.05, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.95, 1.0, 0.8, 0.6], dtype=np.float32)
+
+
+@dataclass
+class Scene:
+    """Physical layers on the 10 m grid; ``height`` and ``width`` are multiples of 6."""
+
+    cover: np.ndarray
+    texture: np.ndarray
+    truth: np.ndarray
+    sun_zenith: float = 35.0
+    sun_azimuth: float = 150.0
+    view_zenith: float = 4.0
+    view_azimuth: float = 105.0
+    #: 0..1: fraction of each pixel's signal replaced by the opaque-cloud spectrum
+    cloud_opacity: np.ndarray | None = None
+    #: B10 reflectance of the cloud top (high clouds are visible at 1375 nm, low ones are not)
+    cloud_b10: np.ndarray | None = None
+    #: cirrus reflectance at 1375 nm; adds CIRRUS_SHAPE times this to every band
+    cirrus: np.ndarray | None = None
+    #: 0..1: fraction of the direct sunlight blocked by a cloud (cloud shadow)
+    shadow: np.ndarray | None = None
+    invalid: np.ndarray | None = None
+    saturated: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        height, width = self.truth.shape
+        if height % 6 or width % 6:
+            raise ValueError(f"scene shape {height}x{width} must be a multiple of 6 (the 60 m grid)")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.truth.shape
+
+    def render(self, band: str, level: str = "L1C") -> np.ndarray:
+        """Reflectance of ``band`` on the 10 m grid (NaN no data, +inf saturated)."""
+        index = band_position(band)
+        spectra = np.array([SURFACE_SPECTRA[name][index] for name in SURFACES], dtype=np.float32)
+        signal = spectra[self.cover] * self.texture
+        if self.shadow is not None:
+            signal *= 1 - self.shadow * (1 - DIFFUSE_FRACTION[index])
+        if level == "L1C":
+            signal = to_toa(signal, band)
+        if self.cloud_opacity is not None:
+            cloud = OPAQUE_CLOUD_TOA[index] if band != "B10" else 0.0
+            signal = signal * (1 - self.cloud_opacity) + self.cloud_opacity * np.float32(cloud)
+            if band == "B10" and self.cloud_b10 is not None:
+                signal = signal + self.cloud_opacity * self.cloud_b10
+        if self.cirrus is not None:
+            signal = signal + CIRRUS_SHAPE[index] * self.cirrus
+        signal = signal.astype(np.float32)
+        if self.saturated is not None:
+            signal[self.saturated] = np.inf
+        if self.invalid is not None:
+            signal[self.invalid] = np.nan
+        return signal
+
+    def band(self, band: str, level: str = "L1C") -> np.ndarray:
+        """Reflectance of ``band`` on its native grid: the area mean of the 10 m rendering."""
+        return downsample_mean(self.render(band, level), NATIVE_RESOLUTION[band] // 10)
+
+
+def smooth_field(shape: tuple[int, int], scale: int, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian noise with features about ``scale`` pixels wide (bilinear interpolation of a coarse grid)."""
+    coarse = rng.standard_normal((shape[0] // scale + 2, shape[1] // scale + 2)).astype(np.float32)
+    return upsample(coarse, scale, "bilinear")[: shape[0], : shape[1]]
+
+
+def landscape(height: int, width: int, seed: int = 0, feature_size: int = 120,
+              surfaces: tuple[str, ...] = ("vegetation", "cropland", "bare_soil", "urban"),
+              water_fraction: float = 0.12) -> Scene:
+    """A cloud-free landscape: patches of ``surfaces`` with texture and lakes covering ``water_fraction``."""
+    rng = np.random.default_rng(seed)
+    scale = max(2, min(feature_size, height // 2, width // 2))
+    patches = smooth_field((height, width), scale, rng)
+    edges = np.quantile(patches[:: max(1, height // 200), :: max(1, width // 200)],
+                        np.linspace(0, 1, len(surfaces) + 1)[1:-1])
+    cover = np.array([SURFACES.index(s) for s in surfaces], dtype=np.uint8)[np.digitize(patches, edges)]
+    del patches
+    if water_fraction > 0:
+        lakes = smooth_field((height, width), scale * 2, rng)
+        level = np.quantile(lakes[:: max(1, height // 200), :: max(1, width // 200)], 1 - water_fraction)
+        cover[lakes > level] = SURFACES.index("water")
+        del lakes
+    texture = 1 + 0.08 * smooth_field((height, width), max(2, scale // 8), rng)
+    texture += rng.normal(0, 0.02, size=(height, width)).astype(np.float32)
+    lookup = np.array([SURFACE_CLASS[name] for name in SURFACES], dtype=np.uint8)
+    return Scene(cover=cover, texture=texture.astype(np.float32), truth=lookup[cover])

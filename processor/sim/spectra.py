@@ -1,0 +1,51 @@
+"""Reflectance spectra of the synthetic scenes, for the 13 MSI bands in ESA order (B1 ... B12).
+
+Surface spectra are bottom-of-atmosphere (BOA) reflectance, typical of the USGS/ECOSTRESS libraries
+resampled to the MSI bands. Top-of-atmosphere (L1C) reflectance adds :data:`PATH_REFLECTANCE`, the
+Rayleigh/aerosol path term (strong in the blue, vanishing in the SWIR) and removes the water-vapour
+absorption of B9 and the near-total absorption of B10 (1375 nm), where only high clouds are visible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..bands import ALL_BANDS
+
+
+def _spectrum(*values: float) -> np.ndarray:
+    if len(values) != len(ALL_BANDS):
+        raise ValueError("a spectrum has one value per MSI band")
+    return np.array(values, dtype=np.float32)
+
+
+#: Surface types of the synthetic landscapes and their BOA spectra.
+SURFACE_SPECTRA: dict[str, np.ndarray] = {
+    #                      B1    B2    B3    B4    B5    B6    B7    B8    B8A   B9    B10   B11   B12
+    "vegetation": _spectrum(0.03, 0.04, 0.08, 0.04, 0.11, 0.30, 0.38, 0.41, 0.42, 0.42, 0.03, 0.20, 0.09),
+    "cropland": _spectrum(0.05, 0.06, 0.10, 0.09, 0.15, 0.24, 0.28, 0.30, 0.31, 0.31, 0.04, 0.26, 0.15),
+    "bare_soil": _spectrum(0.09, 0.11, 0.15, 0.20, 0.23, 0.25, 0.27, 0.28, 0.30, 0.30, 0.05, 0.36, 0.29),
+    "bright_sand": _spectrum(0.20, 0.24, 0.32, 0.40, 0.44, 0.46, 0.48, 0.49, 0.51, 0.51, 0.08, 0.58, 0.50),
+    "urban": _spectrum(0.10, 0.11, 0.12, 0.13, 0.14, 0.15, 0.16, 0.17, 0.17, 0.17, 0.04, 0.20, 0.17),
+    "water": _spectrum(0.06, 0.06, 0.05, 0.03, 0.02, 0.012, 0.010, 0.008, 0.007, 0.006, 0.002, 0.004, 0.003),
+    "turbid_water": _spectrum(0.07, 0.08, 0.10, 0.09, 0.07, 0.04, 0.03, 0.025, 0.02, 0.015, 0.003, 0.008, 0.005),
+    "snow": _spectrum(0.90, 0.92, 0.91, 0.89, 0.87, 0.85, 0.82, 0.78, 0.74, 0.60, 0.10, 0.08, 0.06),
+}
+
+#: Top-of-atmosphere minus surface reflectance for a clear, dry mid-latitude atmosphere.
+PATH_REFLECTANCE = _spectrum(0.10, 0.07, 0.04, 0.02, 0.015, 0.01, 0.008, 0.006, 0.005, 0.0, 0.0, 0.002, 0.001)
+#: Two-way atmospheric transmittance of the surface signal (water vapour at B9, saturated absorption at B10).
+TRANSMITTANCE = _spectrum(0.75, 0.80, 0.86, 0.90, 0.92, 0.93, 0.94, 0.95, 0.95, 0.35, 0.02, 0.92, 0.88)
+
+#: Fraction of a band's surface illumination that is diffuse sky light: what remains inside a shadow.
+DIFFUSE_FRACTION = _spectrum(0.45, 0.40, 0.30, 0.22, 0.18, 0.15, 0.13, 0.12, 0.11, 0.10, 0.10, 0.06, 0.05)
+
+
+def band_position(band: str) -> int:
+    return ALL_BANDS.index(band)
+
+
+def to_toa(surface: np.ndarray, band: str) -> np.ndarray:
+    """TOA reflectance of a surface (BOA) reflectance array in ``band``."""
+    index = band_position(band)
+    return surface * TRANSMITTANCE[index] + PATH_REFLECTANCE[index]
