@@ -16,7 +16,7 @@ from .. import __version__
 from ..errors import S2MaskError
 
 #: Sub-command modules, in the order ``s2mask --help`` lists them.
-COMMANDS = ("info",)
+COMMANDS = ("info", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("s2mask: interrupted; no partial output was kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (``s2mask info X | head``): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -31,8 +31,16 @@ from .xmlutil import XmlDocument, parse_xml
 _DILATE = np.ones((3, 3), dtype=bool)
 
 
-def open_product(path: Any, mask_footprint: bool = True) -> Product:
-    """Open a SAFE product (folder, product metadata file or zip) and check that its files are there."""
+def open_product(path: Any, mask_footprint: bool = True, check_files: bool = True,
+                 use_jp2_levels: bool = True) -> Product:
+    """Open a SAFE product (folder, product metadata file or zip).
+
+    With ``check_files`` every band file the metadata lists must exist (a clear error names the first
+    missing one); without it, metadata-only trees open too. ``use_jp2_levels`` reduces by two with the
+    JPEG 2000 resolution level (about 3x faster); its wavelet low-pass is centred on the even pixel, so
+    it differs from the exact 2x2 area mean by a quarter of the coarse pixel. Switch it off for exact
+    area means.
+    """
     location = SafeLocation.find(path)
     names = [n for n in ("MTD_MSIL1C.xml", "MTD_MSIL2A.xml") if location.exists(n)]
     metadata = read_product_metadata(_document(location, names[0]))
@@ -42,8 +50,9 @@ def open_product(path: Any, mask_footprint: bool = True) -> Product:
                                  location.describe(names[0]))
     granule = "/".join(granules.pop())
     tile = read_tile_metadata(_document(location, f"{granule}/MTD_TL.xml"))
-    product = Product(location, metadata, tile, granule, mask_footprint)
-    product.check_files()
+    product = Product(location, metadata, tile, granule, mask_footprint, use_jp2_levels)
+    if check_files:
+        product.check_files()
     return product
 
 
@@ -63,6 +72,7 @@ class Product:
     tile: TileMetadata
     granule: str
     mask_footprint: bool = True
+    use_jp2_levels: bool = True
     _datasets: dict[str, gdal.Dataset] = field(default_factory=dict, repr=False)
     _gml: dict[str, list[qi_masks.MaskFeature]] = field(default_factory=dict, repr=False)
 
@@ -174,7 +184,7 @@ class Product:
             values = self._reflectance(band, source, coarse, level=1)
             return upsample_window(values, coarse, factor, window, method)
         factor = resolution // source
-        level = 2 if factor % 2 == 0 else 1
+        level = 2 if factor % 2 == 0 and self.use_jp2_levels else 1
         reduced = Window(window.row * factor // level, window.col * factor // level,
                          window.height * factor // level, window.width * factor // level)
         return downsample_mean(self._reflectance(band, source, reduced, level), factor // level)
@@ -197,7 +207,7 @@ class Product:
         if margin:
             invalid = ndimage.binary_dilation(invalid, _DILATE)
         inner = window.relative_to(outer)
-        values = (dn[inner].astype(np.float32) + np.float32(self.offset(band))) / np.float32(self.quantification_value)
+        values = dn_to_reflectance(dn[inner], self.offset(band), self.quantification_value)
         values[invalid[inner]] = np.nan
         return values
 
@@ -298,6 +308,18 @@ class Product:
         if not zenith:
             return float("nan"), float("nan")
         return float(np.mean(list(zenith.values()))), _circular_mean(np.array(list(azimuth.values())))
+
+
+def dn_to_reflectance(dn: np.ndarray, offset: float, quantification_value: float, nodata: int | None = None,
+                      saturated: int | None = None) -> np.ndarray:
+    """ESA's conversion ``(DN + offset) / QUANTIFICATION_VALUE`` as float32; ``nodata`` and ``saturated``
+    DN, when given, become NaN."""
+    values = (dn.astype(np.float32) + np.float32(offset)) / np.float32(quantification_value)
+    if nodata is not None:
+        values[dn == nodata] = np.nan
+    if saturated is not None:
+        values[dn == saturated] = np.nan
+    return values
 
 
 def nearest_on_grid(coarse: np.ndarray, factor: int, window: Window) -> np.ndarray:
