@@ -1,0 +1,173 @@
+"""Cloud-Optimized GeoTIFF outputs, written block by block.
+
+Blocks go into a tiled DEFLATE GeoTIFF in the stage's scratch folder; :meth:`CogWriter.close` then
+copies it with GDAL's COG driver (512-pixel tiles, overviews, DEFLATE) to the output name and deletes
+the intermediate. The COG driver cannot be written block by block, hence the two steps.
+
+What ends where (GDAL 3.6): the colour table, nodata, CRS, transform, dataset metadata and band
+descriptions live in the TIFF itself; category names and the raster attribute table have no TIFF tag
+and live in the ``.tif.aux.xml`` sidecar (PAM), an output of its own that the stage commits with the
+``.tif``. QGIS labels a paletted band with the category names; ArcGIS reads the attribute table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from osgeo import gdal
+
+from ..classes import CLASS_TABLE, SCL_NAMES, SCL_TO_CLASS
+from ..errors import OutputError
+from ..grid import Grid, Window
+from .atomic import FinishOnSuccess, output_errors
+
+gdal.UseExceptions()
+
+BLOCKSIZE = 512
+#: Probability bands hold 0..100 (per cent); this marks pixels without a prediction.
+PROBABILITY_NODATA = 255
+_INTERMEDIATE_OPTIONS = ["TILED=YES", f"BLOCKXSIZE={BLOCKSIZE}", f"BLOCKYSIZE={BLOCKSIZE}", "COMPRESS=DEFLATE",
+                         "ZLEVEL=1", "BIGTIFF=IF_SAFER", "NUM_THREADS=ALL_CPUS"]
+
+
+@dataclass(frozen=True)
+class ClassCoding:
+    """Names and colours of the values of a uint8 class band (value -> name, RGBA)."""
+
+    names: Mapping[int, str]
+    colours: Mapping[int, tuple[int, int, int, int]]
+
+    def category_names(self) -> list[str]:
+        """GDAL's category list: entry ``i`` names value ``i`` (gaps left empty)."""
+        return [self.names.get(value, "") for value in range(max(self.names) + 1)]
+
+
+#: Our class values.
+CLASS_CODING = ClassCoding({c.value: c.name for c in CLASS_TABLE}, {c.value: c.rgba for c in CLASS_TABLE})
+#: Sen2Cor SCL codes, coloured as the class each code maps to.
+SCL_CODING = ClassCoding(dict(SCL_NAMES), {code: CLASS_TABLE[cls].rgba for code, cls in SCL_TO_CLASS.items()})
+
+
+def _colour_table(coding: ClassCoding) -> gdal.ColorTable:
+    table = gdal.ColorTable()
+    for value, rgba in coding.colours.items():
+        table.SetColorEntry(value, tuple(rgba))
+    return table
+
+
+def _attribute_table(coding: ClassCoding) -> gdal.RasterAttributeTable:
+    table = gdal.RasterAttributeTable()
+    table.SetTableType(gdal.GRTT_THEMATIC)
+    columns = [("Value", gdal.GFT_Integer, gdal.GFU_MinMax), ("Class_Name", gdal.GFT_String, gdal.GFU_Name),
+               ("Red", gdal.GFT_Integer, gdal.GFU_Red), ("Green", gdal.GFT_Integer, gdal.GFU_Green),
+               ("Blue", gdal.GFT_Integer, gdal.GFU_Blue), ("Alpha", gdal.GFT_Integer, gdal.GFU_Alpha)]
+    for name, kind, usage in columns:
+        table.CreateColumn(name, kind, usage)
+    for row, value in enumerate(sorted(coding.names)):
+        table.SetValueAsInt(row, 0, value)
+        table.SetValueAsString(row, 1, coding.names[value])
+        for column, channel in enumerate(coding.colours.get(value, (0, 0, 0, 0)), start=2):
+            table.SetValueAsInt(row, column, int(channel))
+    return table
+
+
+class CogWriter(FinishOnSuccess):
+    """A uint8 raster on ``grid`` written block by block and finished as a Cloud-Optimized GeoTIFF.
+
+    ``write(window, array)`` takes an array of shape ``(h, w)`` (one band) or ``(bands, h, w)``.
+    ``close()`` makes the COG at ``path``; ``abort()`` (or leaving a ``with`` block on an exception)
+    deletes what was written. Use :func:`class_cog`, :func:`scl_cog` or :func:`probability_cog`.
+    """
+
+    def __init__(self, path: str | Path, scratch: str | Path, grid: Grid, *, band_names: Sequence[str],
+                 nodata: int, resampling: str, coding: ClassCoding | None = None,
+                 metadata: Mapping[str, str] | None = None, unit: str = ""):
+        self.path, self.scratch, self.grid = Path(path), Path(scratch), grid
+        self.bands = len(band_names)
+        self._resampling = resampling
+        self._has_sidecar = coding is not None
+        with output_errors(self.path):
+            self._dataset = gdal.GetDriverByName("GTiff").Create(
+                str(self.scratch), grid.width, grid.height, self.bands, gdal.GDT_Byte, _INTERMEDIATE_OPTIONS)
+            self._dataset.SetProjection(grid.crs_wkt)
+            self._dataset.SetGeoTransform(grid.geotransform)
+            self._dataset.SetMetadata({key: str(value) for key, value in (metadata or {}).items()})
+            for index, name in enumerate(band_names, start=1):
+                band = self._dataset.GetRasterBand(index)
+                band.SetDescription(name)
+                band.SetNoDataValue(nodata)
+                if unit:
+                    band.SetUnitType(unit)
+                if coding is not None:
+                    band.SetColorTable(_colour_table(coding))
+                    band.SetCategoryNames(coding.category_names())
+                    band.SetDefaultRAT(_attribute_table(coding))
+
+    def write(self, window: Window, array: np.ndarray) -> None:
+        data = array[np.newaxis] if array.ndim == 2 else array
+        if data.shape != (self.bands, *window.shape) or data.dtype != np.uint8:
+            raise ValueError(f"{self.path.name}: expected uint8 {(self.bands, *window.shape)}, "
+                             f"got {data.dtype} {data.shape}")
+        if window.row < 0 or window.col < 0 or window.row + window.height > self.grid.height \
+                or window.col + window.width > self.grid.width:
+            raise ValueError(f"{self.path.name}: {window} lies outside the {self.grid.width}x{self.grid.height} grid")
+        with output_errors(self.path):
+            for index in range(self.bands):
+                self._dataset.GetRasterBand(index + 1).WriteArray(data[index], window.col, window.row)
+
+    def close(self) -> None:
+        """Convert the intermediate to the COG at ``path`` and delete the intermediate."""
+        options = ["COMPRESS=DEFLATE", f"BLOCKSIZE={BLOCKSIZE}", f"OVERVIEW_RESAMPLING={self._resampling}",
+                   "NUM_THREADS=ALL_CPUS", "BIGTIFF=IF_SAFER"]
+        try:
+            with output_errors(self.path):
+                # FlushCache surfaces write errors (disk full) that a plain close would only print.
+                self._dataset.FlushCache()
+                cog = gdal.GetDriverByName("COG").CreateCopy(str(self.path), self._dataset, options=options)
+                cog.FlushCache()
+                cog = None
+        finally:
+            self._release()
+        if self._has_sidecar and not Path(f"{self.path}.aux.xml").is_file():
+            raise OutputError("GDAL did not save the category names (.aux.xml)", self.path.name)
+
+    def abort(self) -> None:
+        """Give up: delete the intermediate (the staging folder disposes of a partial COG)."""
+        self._release()
+
+    def _release(self) -> None:
+        """Close and delete the intermediate."""
+        if self._dataset is None:
+            return
+        # Closing a file whose write already failed fails again: stay quiet, the first error is reported.
+        gdal.PushErrorHandler("CPLQuietErrorHandler")
+        gdal.DontUseExceptions()
+        try:
+            self._dataset = None
+            gdal.GetDriverByName("GTiff").Delete(str(self.scratch))
+        finally:
+            gdal.UseExceptions()
+            gdal.PopErrorHandler()
+
+
+
+def class_cog(path: str | Path, scratch: str | Path, grid: Grid, metadata: Mapping[str, str]) -> CogWriter:
+    """``NAME_s2mask.tif``: one band of class values, their colours and names, nodata 0."""
+    return CogWriter(path, scratch, grid, band_names=["s2mask_class"], nodata=0, resampling="MODE",
+                     coding=CLASS_CODING, metadata=metadata)
+
+
+def scl_cog(path: str | Path, scratch: str | Path, grid: Grid, metadata: Mapping[str, str]) -> CogWriter:
+    """``NAME_s2mask_scl.tif``: the classes as Sen2Cor SCL codes (see :func:`s2mask.classes.to_scl`)."""
+    return CogWriter(path, scratch, grid, band_names=["scl"], nodata=0, resampling="MODE",
+                     coding=SCL_CODING, metadata=metadata)
+
+
+def probability_cog(path: str | Path, scratch: str | Path, grid: Grid, class_values: Sequence[int],
+                    metadata: Mapping[str, str]) -> CogWriter:
+    """``NAME_s2mask_prob.tif``: one band per class in ``class_values`` (described by its name), 0..100 %."""
+    return CogWriter(path, scratch, grid, band_names=[CLASS_TABLE[v].name for v in class_values],
+                     nodata=PROBABILITY_NODATA, resampling="AVERAGE", metadata=metadata, unit="%")

@@ -1,0 +1,234 @@
+"""Every output of a run, fed block by block: the one object the pipeline writes through.
+
+For a product ``NAME`` (shared/design.md, "Outputs")::
+
+    NAME_s2mask.tif            COG, uint8 classes, colour table, class names, nodata 0
+    NAME_s2mask_prob.tif       optional, per-class probabilities, uint8 0..100 (255 = no data)
+    NAME_s2mask_scl.tif        optional, the classes as Sen2Cor SCL codes
+    NAME_s2mask.dim + .data/   optional, BEAM-DIMAP for SNAP
+    NAME_s2mask_quicklook.png  true colour beside the classes, with a legend
+    NAME_s2mask_report.json    class fractions, cloud cover, model, parameters, timings, versions
+
+Use::
+
+    with RunOutputs(folder, grid, RunInfo("NAME", "L1C", "cnn2d-v1", params), OutputOptions()) as outputs:
+        for window, classes, probabilities, rgb in blocks:
+            outputs.write(window, classes, probabilities=probabilities, rgb=rgb)
+        outputs.finish(timings={"predict": 12.3})
+    outputs.paths   # {"classes": Path(".../NAME_s2mask.tif"), ...}, all in place
+
+Nothing appears in ``folder`` before the ``with`` block ends without error; on any error nothing of
+this run is left (see :mod:`.atomic`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..classes import CLASS_TABLE, MaskClass, to_scl
+from ..errors import OutputError
+from ..grid import Grid, Window
+from .atomic import OutputStage, check_output_folder, output_errors
+from .dimap import DimapWriter, probability_band
+from .geotiff import PROBABILITY_NODATA, CogWriter, class_cog, probability_cog, scl_cog
+from .quicklook import QuicklookAccumulator, write_quicklook
+from .report import ClassCounter, build_report, write_report
+
+__all__ = [
+    "ClassCounter", "CogWriter", "DimapWriter", "OutputOptions", "OutputStage", "QuicklookAccumulator", "RunInfo",
+    "RunOutputs", "build_report", "check_output_folder", "class_cog", "encode_probabilities", "output_errors",
+    "output_names", "probability_band", "probability_cog", "run_metadata", "scl_cog", "tiff_metadata",
+    "write_quicklook", "write_report",
+]
+
+#: Every class but NO_DATA: the usual probability bands.
+DEFAULT_PROBABILITY_CLASSES = tuple(info.value for info in CLASS_TABLE if info.value != MaskClass.NO_DATA)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the outputs say about their origin."""
+
+    product_id: str
+    level: str = ""
+    model_id: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    sensing_start: datetime | None = None
+    sensing_stop: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """Which outputs to write. ``probability_classes``: class values with a probability band (empty: none)."""
+
+    geotiff: bool = True
+    dimap: bool = False
+    probability_classes: tuple[int, ...] = ()
+    scl: bool = False
+    quicklook: bool = True
+    quicklook_size: int = 1000
+    report: bool = True
+
+
+def output_names(product_id: str) -> dict[str, str]:
+    """The file name of every output kind of product ``product_id``."""
+    base = f"{product_id}_s2mask"
+    return {"classes": f"{base}.tif", "probabilities": f"{base}_prob.tif", "scl": f"{base}_scl.tif",
+            "dimap_data": f"{base}.data", "dimap": f"{base}.dim", "quicklook": f"{base}_quicklook.png",
+            "report": f"{base}_report.json"}
+
+
+def run_metadata(info: RunInfo) -> dict[str, str]:
+    """Origin, model and parameters, as metadata items of every raster output (DIMAP ``Dataset_Sources``)."""
+    return {"S2MASK_VERSION": __version__, "S2MASK_PRODUCT": info.product_id, "S2MASK_LEVEL": info.level,
+            "S2MASK_MODEL": info.model_id,
+            "S2MASK_PARAMETERS": json.dumps(dict(info.parameters), sort_keys=True, default=str)}
+
+
+def tiff_metadata(info: RunInfo) -> dict[str, str]:
+    """:func:`run_metadata` plus the TIFF software and date tags."""
+    return {**run_metadata(info), "TIFFTAG_SOFTWARE": f"s2mask {__version__}",
+            "TIFFTAG_DATETIME": datetime.now(UTC).strftime("%Y:%m:%d %H:%M:%S")}
+
+
+def encode_probabilities(probabilities: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Probabilities in 0..1 (k, h, w) as uint8 per cent; NaN and NO_DATA pixels become 255."""
+    encoded = np.round(np.clip(probabilities, 0.0, 1.0) * 100.0)
+    invalid = ~np.isfinite(probabilities) | (classes == MaskClass.NO_DATA)[np.newaxis]
+    encoded[invalid] = PROBABILITY_NODATA
+    return encoded.astype(np.uint8)
+
+
+class RunOutputs:
+    """All outputs of one run on ``grid``, staged until the ``with`` block ends without error."""
+
+    def __init__(self, folder: str | Path, grid: Grid, info: RunInfo, options: OutputOptions | None = None):
+        self.folder, self.grid, self.info = Path(folder), grid, info
+        self.options = options or OutputOptions()
+        self.names = output_names(info.product_id)
+        self.paths: dict[str, Path] = {}
+        self.counter = ClassCounter()
+        self.quicklook = (QuicklookAccumulator(grid.shape, self.options.quicklook_size)
+                          if self.options.quicklook else None)
+        self._stage = OutputStage(self.folder, info.product_id)
+        self._cogs: dict[str, CogWriter] = {}
+        self._dimap: DimapWriter | None = None
+        self._finished = False
+        self._started = 0.0
+
+    def __enter__(self) -> RunOutputs:
+        self._stage.__enter__()
+        self._started = time.perf_counter()
+        try:
+            self._open_writers()
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def _open_writers(self) -> None:
+        options, metadata = self.options, tiff_metadata(self.info)
+        probability_classes = tuple(options.probability_classes)
+        if options.geotiff:
+            self._cogs["classes"] = class_cog(self._stage.path(self.names["classes"]),
+                                              self._stage.scratch_path("classes.tif"), self.grid, metadata)
+            if probability_classes:
+                self._cogs["probabilities"] = probability_cog(
+                    self._stage.path(self.names["probabilities"]), self._stage.scratch_path("prob.tif"),
+                    self.grid, probability_classes, metadata)
+        if options.scl:
+            self._cogs["scl"] = scl_cog(self._stage.path(self.names["scl"]), self._stage.scratch_path("scl.tif"),
+                                        self.grid, metadata)
+        if options.dimap:
+            self._stage.path(self.names["dimap_data"])
+            self._dimap = DimapWriter(
+                self._stage.path(self.names["dimap"]), self.grid,
+                description=f"s2mask cloud mask of {self.info.product_id}", start=self.info.sensing_start,
+                stop=self.info.sensing_stop, probability_classes=probability_classes, metadata=metadata)
+
+    def write(self, window: Window, classes: np.ndarray, *, probabilities: np.ndarray | None = None,
+              ndvi: np.ndarray | None = None, rgb: np.ndarray | None = None) -> None:
+        """One block: ``classes`` uint8 (h, w); ``probabilities`` float 0..1 (k, h, w) in the order of
+        ``options.probability_classes``; ``ndvi`` (h, w) for the SCL vegetation split; ``rgb`` float
+        reflectance (3, h, w) of B4, B3, B2 for the quicklook."""
+        if classes.shape != window.shape or classes.dtype != np.uint8:
+            raise ValueError(f"classes must be uint8 {window.shape}, got {classes.dtype} {classes.shape}")
+        self.counter.add(classes)
+        if self.quicklook is not None:
+            self.quicklook.add(window, rgb, classes)
+        layers = {"classes": classes}
+        if self.options.probability_classes:
+            if probabilities is None:
+                raise ValueError("probabilities were requested but this block has none")
+            layers["probabilities"] = encode_probabilities(probabilities, classes)
+        if "scl" in self._cogs:
+            layers["scl"] = to_scl(classes, ndvi)
+        for kind, writer in self._cogs.items():
+            writer.write(window, layers[kind])
+        if self._dimap is not None:
+            self._dimap.write(window, classes, layers.get("probabilities"))
+
+    def finish(self, timings: Mapping[str, float] | None = None) -> dict[str, Any]:
+        """Complete every output (COG conversion, DIMAP header, quicklook, report); they move into place
+        when the ``with`` block ends. Returns the report (empty without one)."""
+        expected = self.grid.width * self.grid.height
+        if self.counter.total != expected:
+            raise OutputError(f"the run wrote {self.counter.total} of {expected} pixels; outputs would have gaps",
+                              self.folder)
+        kinds = list(self._cogs)
+        for writer in self._cogs.values():
+            writer.close()
+        if self._dimap is not None:
+            self._dimap.close()
+            kinds.append("dimap")
+        if self.quicklook is not None:
+            cover = self.counter.cloud_cover_percent
+            title = self.info.product_id + (f"  cloud cover {cover:.1f}%" if cover is not None else "")
+            write_quicklook(self._stage.path(self.names["quicklook"]), *self.quicklook.result(), title=title)
+            kinds.append("quicklook")
+        report: dict[str, Any] = {}
+        if self.options.report:
+            kinds.append("report")
+            report = build_report(
+                product_id=self.info.product_id, level=self.info.level, counter=self.counter,
+                model_id=self.info.model_id, parameters=self.info.parameters,
+                timings={**(timings or {}), "outputs": time.perf_counter() - self._started},
+                outputs={kind: self.names[kind] for kind in kinds}, grid=_describe(self.grid))
+            write_report(self._stage.path(self.names["report"]), report)
+        self._finished = True
+        self.paths = {kind: self._stage.final_path(self.names[kind]) for kind in kinds}
+        return report
+
+    def _abort(self) -> None:
+        self.paths = {}
+        for writer in self._cogs.values():
+            writer.abort()
+        if self._dimap is not None:
+            self._dimap.abort()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if kind is None and not self._finished:
+            self._abort()
+            self._stage.discard()
+            raise OutputError("the run ended before its outputs were finished (finish() was not called)",
+                              self.folder)
+        if kind is not None:
+            self._abort()
+        self._stage.__exit__(kind, error, trace)
+
+
+def _describe(grid: Grid) -> dict[str, Any]:
+    return {"epsg": grid.epsg, "resolution": grid.resolution, "width": grid.width, "height": grid.height,
+            "x0": grid.x0, "y0": grid.y0}

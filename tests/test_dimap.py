@@ -1,0 +1,166 @@
+"""BEAM-DIMAP re-read by an independent parser (lxml + numpy big-endian) and by GDAL's ENVI driver."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+from lxml import etree
+from osgeo import gdal, osr
+from s2mask.classes import CLASS_TABLE
+from s2mask.grid import Grid, iter_blocks
+from s2mask.io.dimap import DimapWriter, dimap_time, image_to_model_transform
+
+gdal.UseExceptions()
+HEIGHT, WIDTH = 130, 170
+PROBABILITY_CLASSES = (4, 5, 6)
+
+# shared/snap.md section 5.2: the children of Dimap_Document in the order SNAP's writer emits them.
+DOCUMENT_ORDER = ["Metadata_Id", "Dataset_Id", "Dataset_Use", "Production", "Coordinate_Reference_System",
+                  "Geoposition", "Index_Coding", "Raster_Dimensions", "Data_Access", "Image_Display", "Masks",
+                  "Image_Interpretation", "Dataset_Sources"]
+BAND_INFO_ORDER = ["BAND_INDEX", "BAND_DESCRIPTION", "BAND_NAME", "BAND_RASTER_WIDTH", "BAND_RASTER_HEIGHT",
+                   "DATA_TYPE", "PHYSICAL_UNIT", "SOLAR_FLUX", "SPECTRAL_BAND_INDEX", "BAND_WAVELEN", "BANDWIDTH",
+                   "INDEX_CODING_NAME", "SCALING_FACTOR", "SCALING_OFFSET", "LOG10_SCALED", "NO_DATA_VALUE_USED",
+                   "NO_DATA_VALUE", "VALID_MASK_TERM", "IMAGE_TO_MODEL_TRANSFORM"]
+MASK_ORDER = ["NAME", "MASK_RASTER_WIDTH", "MASK_RASTER_HEIGHT", "DESCRIPTION", "COLOR", "TRANSPARENCY",
+              "IMAGE_TO_MODEL_TRANSFORM", "EXPRESSION"]
+TRANSFORM = "20.0,0.0,0.0,-20.0,300000.0,4900020.0"
+
+
+def utm31_grid():
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32631)
+    return Grid(srs.ExportToWkt(), 300000.0, 4900020.0, 20.0, WIDTH, HEIGHT, 32631)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    rng = np.random.default_rng(3)
+    classes = rng.integers(0, 7, (HEIGHT, WIDTH)).astype(np.uint8)
+    probabilities = rng.integers(0, 101, (len(PROBABILITY_CLASSES), HEIGHT, WIDTH)).astype(np.uint8)
+    grid = utm31_grid()
+    path = tmp_path_factory.mktemp("dimap") / "S2X_s2mask.dim"
+    start = datetime(2023, 6, 1, 10, 56, 19, 24000, tzinfo=UTC)
+    with DimapWriter(path, grid, product_type="S2MASK", start=start, stop=start + timedelta(seconds=5),
+                     probability_classes=PROBABILITY_CLASSES, metadata={"S2MASK_MODEL": "cnn2d-test"}) as writer:
+        for block in iter_blocks(grid, 48):  # unaligned blocks, partial rows
+            rows, cols = block.core.slices
+            writer.write(block.core, classes[rows, cols], probabilities[:, rows, cols])
+    return path, classes, probabilities
+
+
+def children(element):
+    return [child.tag for child in element]
+
+
+def in_canonical_order(tags, canonical):
+    return [tag for tag in canonical if tag in tags] == tags
+
+
+def test_document_elements_are_all_there_in_snap_order(written):
+    root = etree.parse(str(written[0])).getroot()
+    assert root.tag == "Dimap_Document" and root.get("name") == "S2X_s2mask.dim"
+    assert children(root) == DOCUMENT_ORDER
+    assert root.findtext("Metadata_Id/METADATA_FORMAT") == "DIMAP"
+    assert root.find("Metadata_Id/METADATA_FORMAT").get("version") == "2.13.0"
+    assert root.findtext("Metadata_Id/METADATA_PROFILE") == "BEAM-DATAMODEL-V1"
+    assert root.findtext("Dataset_Id/DATASET_SERIES") == "BEAM-PRODUCT"
+    assert root.findtext("Dataset_Id/DATASET_NAME") == "S2X_s2mask"
+    assert root.findtext("Production/PRODUCT_TYPE") == "S2MASK"
+    assert root.findtext("Production/PRODUCT_SCENE_RASTER_START_TIME") == "01-JUN-2023 10:56:19.024000"
+    assert root.findtext("Production/PRODUCT_SCENE_RASTER_STOP_TIME") == "01-JUN-2023 10:56:24.024000"
+    assert [root.findtext(f"Raster_Dimensions/{tag}") for tag in ("NCOLS", "NROWS", "NBANDS")] == ["170", "130", "4"]
+    assert root.findtext("Geoposition/IMAGE_TO_MODEL_TRANSFORM") == TRANSFORM
+    source = root.find("Dataset_Sources/MDElem[@name='metadata']/MDElem[@name='s2mask']/MDATTR")
+    assert (source.get("name"), source.get("type"), source.text) == ("S2MASK_MODEL", "ascii", "cnn2d-test")
+
+
+def test_header_declares_latin1_like_snap(written):
+    assert written[0].read_bytes().startswith(b"<?xml version='1.0' encoding='ISO-8859-1'?>")
+
+
+def test_crs_is_ogc_wkt1_of_the_grid(written):
+    wkt = etree.parse(str(written[0])).findtext("Coordinate_Reference_System/WKT")
+    assert wkt.startswith("PROJCS[")
+    assert osr.SpatialReference(wkt).IsSame(osr.SpatialReference(utm31_grid().crs_wkt))
+
+
+def test_index_coding_palette_and_masks_come_from_the_class_table(written):
+    root = etree.parse(str(written[0])).getroot()
+    coding = root.find("Index_Coding")
+    assert coding.get("name") == "s2mask_class"
+    assert [(i.findtext("INDEX_NAME"), int(i.findtext("INDEX_VALUE")), i.findtext("INDEX_DESCRIPTION"))
+            for i in coding.findall("Index")] == [(c.name, c.value, c.description) for c in CLASS_TABLE]
+    statistics = root.find("Image_Display/Band_Statistics")
+    assert statistics.findtext("BAND_INDEX") == "0" and statistics.findtext("NUM_COLORS") == str(len(CLASS_TABLE))
+    points = statistics.findall("Color_Palette_Point")
+    assert [(float(p.findtext("SAMPLE")), p.findtext("LABEL"),
+             tuple(int(p.find("COLOR").get(k)) for k in ("red", "green", "blue", "alpha"))) for p in points] == \
+        [(float(c.value), c.name, c.rgba) for c in CLASS_TABLE]
+    assert statistics.findtext("HISTOGRAM_MATCHING") == "None"
+    masks = root.findall("Masks/Mask")
+    assert all(mask.get("type") == "Maths" and children(mask) == MASK_ORDER for mask in masks)
+    assert [m.find("EXPRESSION").get("value") for m in masks] == [f"s2mask_class.raw == {c.value}" for c in CLASS_TABLE]
+    assert [m.find("NAME").get("value") for m in masks][4] == "s2mask_cloud"
+    assert masks[1].find("IMAGE_TO_MODEL_TRANSFORM").get("value") == TRANSFORM
+
+
+def test_band_infos_list_every_element_in_order(written):
+    root = etree.parse(str(written[0])).getroot()
+    infos = root.findall("Image_Interpretation/Spectral_Band_Info")
+    assert [info.findtext("BAND_NAME") for info in infos] == ["s2mask_class", "prob_cloud", "prob_thin_cloud",
+                                                              "prob_cloud_shadow"]
+    for index, info in enumerate(infos):
+        tags = children(info)
+        assert in_canonical_order(tags, BAND_INFO_ORDER), tags
+        assert set(BAND_INFO_ORDER) - set(tags) <= {"INDEX_CODING_NAME", "VALID_MASK_TERM"}
+        assert info.findtext("BAND_INDEX") == str(index) and info.findtext("DATA_TYPE") == "uint8"
+        assert info.findtext("IMAGE_TO_MODEL_TRANSFORM") == TRANSFORM
+    assert infos[0].findtext("INDEX_CODING_NAME") == "s2mask_class"
+    assert (infos[0].findtext("NO_DATA_VALUE_USED"), infos[0].findtext("NO_DATA_VALUE")) == ("true", "0.0")
+    assert infos[1].findtext("NO_DATA_VALUE") == "255.0" and infos[1].findtext("PHYSICAL_UNIT") == "%"
+
+
+def read_band(dim_path, band_name):
+    """Resolve the band through Data_Access the way SNAP's reader does: href relative to the .dim, .hdr -> .img."""
+    root = etree.parse(str(dim_path)).getroot()
+    index = next(info.findtext("BAND_INDEX") for info in root.iter("Spectral_Band_Info")
+                 if info.findtext("BAND_NAME") == band_name)
+    data_file = next(f for f in root.iter("Data_File") if f.findtext("BAND_INDEX") == index)
+    header = dim_path.parent / data_file.find("DATA_FILE_PATH").get("href")
+    width, height = int(root.findtext("Raster_Dimensions/NCOLS")), int(root.findtext("Raster_Dimensions/NROWS"))
+    return header, np.fromfile(header.with_suffix(".img"), dtype=">u1").reshape(height, width)
+
+
+def test_band_files_are_raw_big_endian_and_hold_the_exact_arrays(written):
+    path, classes, probabilities = written
+    header, array = read_band(path, "s2mask_class")
+    np.testing.assert_array_equal(array, classes)
+    for index, value in enumerate(PROBABILITY_CLASSES):
+        np.testing.assert_array_equal(read_band(path, f"prob_{CLASS_TABLE[value].name.lower()}")[1],
+                                      probabilities[index])
+    text = header.read_text()
+    assert "byte order = 1" in text and "data type = 1" in text and "interleave = bsq" in text
+    assert header.with_suffix(".img").stat().st_size == WIDTH * HEIGHT
+
+
+def test_gdal_envi_driver_reads_the_same_array_and_georeference(written):
+    path, classes, _ = written
+    dataset = gdal.Open(str(path.with_suffix(".data") / "s2mask_class.img"))
+    assert dataset.GetDriver().ShortName == "ENVI"
+    np.testing.assert_array_equal(dataset.ReadAsArray(), classes)
+    assert dataset.GetGeoTransform() == utm31_grid().geotransform
+    assert dataset.GetSpatialRef().IsSame(osr.SpatialReference(utm31_grid().crs_wkt))
+
+
+def test_dimap_time_format():
+    moment = datetime(2022, 12, 31, 23, 59, 58, 123456, tzinfo=timezone(timedelta(hours=2)))
+    assert dimap_time(moment) == "31-DEC-2022 21:59:58.123456"
+    assert re.fullmatch(r"\d\d-[A-Z]{3}-\d{4} \d\d:\d\d:\d\d\.\d{6}", dimap_time(datetime(2023, 1, 2)))
+
+
+def test_image_to_model_transform_is_java_matrix_order():
+    assert image_to_model_transform(utm31_grid()) == TRANSFORM
