@@ -12,6 +12,8 @@ __version__ = "0.1.0"
 
 _PUBLIC = {
     "open_product": "s2mask.io.safe",
+    "run": "s2mask.pipeline",
+    "ProcessingParameters": "s2mask.params",
 }
 
 __all__ = ["__version__", *_PUBLIC]

@@ -1,0 +1,129 @@
+"""What the pipeline asks of a masking model, and the choice of model for a product.
+
+A masker turns one block of bands (plus illumination) into class probabilities. Most work is local;
+a masker may also keep compact whole-tile layers and finish with a whole-tile step (the physics model
+projects cloud shadows there). ``select_masker`` picks the model for a product and its bands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from .classes import N_CLASSES
+from .errors import MissingBandError, ModelError
+
+
+@dataclass
+class BlockInput:
+    """One block on the mask grid: reflectance bands (NaN invalid) and per-pixel illumination."""
+
+    bands: Mapping[str, np.ndarray]
+    valid: np.ndarray
+    level: str
+    resolution: int
+    sun_zenith: np.ndarray
+    sun_azimuth: np.ndarray
+    view_zenith: np.ndarray
+    view_azimuth: np.ndarray
+    elevation: np.ndarray | None = None
+
+
+@dataclass
+class BlockPrediction:
+    """Class probabilities (float32, (7, h, w)); ``classes`` when the model decides otherwise than by
+    argmax; ``layers``: compact per-pixel layers the masker wants back in :meth:`Masker.finish`."""
+
+    probabilities: np.ndarray
+    classes: np.ndarray | None = None
+    layers: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TileGeometry:
+    """Mean sun and view angles of the tile (degrees) and the mask grid's pixel size (metres)."""
+
+    sun_zenith: float
+    sun_azimuth: float
+    view_zenith: float
+    view_azimuth: float
+    resolution: float
+
+
+class Masker(Protocol):
+    model_id: str
+    bands: tuple[str, ...]
+    #: pixels of context a block needs on every side (receptive field) at the mask resolution
+    halo: int
+    #: names of the per-pixel layers of ``BlockPrediction.layers`` that :meth:`finish` needs whole
+    tile_layers: tuple[str, ...]
+
+    def predict(self, block: BlockInput) -> BlockPrediction: ...
+
+    def finish(self, classes: np.ndarray, layers: Mapping[str, np.ndarray], geometry: TileGeometry) -> np.ndarray:
+        ...
+
+
+def decode(prediction: BlockPrediction, valid: np.ndarray) -> np.ndarray:
+    """The uint8 classes of a block: the model's own, or the most probable; NO_DATA where invalid."""
+    if prediction.probabilities.shape[0] != N_CLASSES:
+        raise ModelError(f"a masker returned {prediction.probabilities.shape[0]} class channels, expected {N_CLASSES}")
+    classes = prediction.classes
+    if classes is None:
+        classes = np.argmax(prediction.probabilities, axis=0).astype(np.uint8)
+    classes = np.where(valid, classes, 0).astype(np.uint8)
+    return classes
+
+
+class PhysicsMasker:
+    """The rule-based classifier of :mod:`s2mask.physics` as a masker: spectral tests per block, then
+    geometric cloud shadows over the whole tile."""
+
+    model_id = "physics"
+    tile_layers = ("potential_shadow",)
+
+    def __init__(self, level: str, available_bands: tuple[str, ...]):
+        from .physics import SPECTRAL_HALO
+
+        self.level = level
+        self.bands = tuple(available_bands)
+        self.halo = SPECTRAL_HALO
+        self.notes: set[str] = set()
+
+    def predict(self, block: BlockInput) -> BlockPrediction:
+        from .physics import spectral_pass
+
+        result = spectral_pass(block.bands, block.level)
+        self.notes.update(result.skipped_tests)
+        return BlockPrediction(result.probabilities, result.classes,
+                               {"potential_shadow": np.asarray(result.potential_shadow)})
+
+    def finish(self, classes: np.ndarray, layers: Mapping[str, np.ndarray], geometry: TileGeometry) -> np.ndarray:
+        from .physics import shadow_pass
+
+        return shadow_pass(classes, layers["potential_shadow"], sun_zenith=geometry.sun_zenith,
+                           sun_azimuth=geometry.sun_azimuth, view_zenith=geometry.view_zenith,
+                           view_azimuth=geometry.view_azimuth, resolution=geometry.resolution)
+
+
+def select_masker(model: str, level: str, available_bands: tuple[str, ...], device: str = "auto",
+                  threads: int = 0) -> Masker:
+    """The masker for ``model`` ("auto", "physics" or a CNN name) on a product of ``level`` with these bands."""
+    if model == "physics":
+        return PhysicsMasker(level, available_bands)
+    try:
+        from .models import load_masker
+    except ImportError as err:
+        if model != "auto":
+            raise ModelError(f"model {model!r} needs the CNN models, which are not available ({err})") from err
+        return PhysicsMasker(level, available_bands)
+    return load_masker(model, level, available_bands, device=device, threads=threads)
+
+
+def require_bands(needed: tuple[str, ...], available: tuple[str, ...], model_id: str) -> None:
+    missing = [band for band in needed if band not in available]
+    if missing:
+        raise MissingBandError(f"model {model_id} needs band(s) {', '.join(missing)}, which the input lacks")

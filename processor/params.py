@@ -1,0 +1,124 @@
+"""ProcessingParameters: the one definition of every user-facing parameter.
+
+Each field carries its help text, allowed values or range, and a label. The CLI (``s2mask run``), the
+Python API (``s2mask.run(path, **params)``), the SNAP operator descriptor and the gpt graphs are all
+generated from or checked against these fields; tests keep them in agreement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any
+
+from .errors import ParameterError
+
+OUTPUT_KINDS = ("cog", "probabilities", "scl", "dimap", "quicklook", "report")
+
+
+def _spec(help_text: str, label: str, *, choices: tuple | None = None, minimum: int | None = None,
+          maximum: int | None = None, many: bool = False) -> dict[str, Any]:
+    return {"help": help_text, "label": label, "choices": choices, "minimum": minimum, "maximum": maximum,
+            "many": many}
+
+
+@dataclass(frozen=True)
+class ProcessingParameters:
+    """Every parameter of a run, validated on creation (a :class:`ParameterError` names the culprit)."""
+
+    resolution: int = field(default=20, metadata=_spec(
+        "Pixel size of the mask in metres: bands are resampled onto the tile's 10, 20 or 60 m grid.",
+        "Resolution (m)", choices=(10, 20, 60)))
+    super_resolution: bool = field(default=False, metadata=_spec(
+        "Sharpen the 20 m and 60 m bands to 10 m with DSen2 before masking (needs resolution 10).",
+        "DSen2 super-resolution"))
+    superres_variant: str = field(default="light", metadata=_spec(
+        "DSen2 network size: 'light' for CPUs, 'full' (the published size) for GPUs.",
+        "Super-resolution network", choices=("light", "full")))
+    model: str = field(default="auto", metadata=_spec(
+        "Masking model: 'auto' picks the shipped CNN that fits the level and the bands present; "
+        "'physics' is the rule-based classifier with geometric cloud shadows.",
+        "Model", choices=("auto", "physics", "cnn")))
+    outputs: tuple[str, ...] = field(default=("cog", "quicklook", "report"), metadata=_spec(
+        "Outputs to write: cog (classes), probabilities (per class, 0..100), scl (Sen2Cor SCL codes), "
+        "dimap (BEAM-DIMAP for SNAP), quicklook (PNG), report (JSON).",
+        "Outputs", choices=OUTPUT_KINDS, many=True))
+    block_size: int = field(default=1024, metadata=_spec(
+        "Block edge in pixels: the tile streams through memory one block (plus halo) at a time.",
+        "Block size (px)", minimum=128, maximum=8192))
+    upsampling: str = field(default="bilinear", metadata=_spec(
+        "Interpolation for bands coarser than the mask grid (without super-resolution).",
+        "Up-sampling", choices=("bilinear", "bicubic")))
+    exact_downsampling: bool = field(default=False, metadata=_spec(
+        "Reduce 10 m bands by the exact area mean instead of JPEG 2000's half-resolution level "
+        "(about 3x slower to decode).", "Exact down-sampling"))
+    device: str = field(default="auto", metadata=_spec(
+        "Where networks run: 'auto' uses a CUDA GPU when one is present.", "Device",
+        choices=("auto", "cpu", "cuda")))
+    threads: int = field(default=0, metadata=_spec(
+        "CPU threads for decoding and networks; 0 uses every core.", "Threads", minimum=0, maximum=256))
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            spec = item.metadata
+            value = getattr(self, item.name)
+            values = value if spec["many"] else (value,)
+            if spec["many"] and not isinstance(value, tuple):
+                raise ParameterError(f"{item.name} must be a tuple of names, got {value!r}")
+            for single in values:
+                expected = bool if item.type in ("bool", bool) else None
+                if expected is bool and not isinstance(single, bool):
+                    raise ParameterError(f"{item.name} must be true or false, got {single!r}")
+                if spec["choices"] is not None and single not in spec["choices"]:
+                    allowed = ", ".join(str(c) for c in spec["choices"])
+                    raise ParameterError(f"{item.name} must be one of {allowed}; got {single!r}")
+                if spec["minimum"] is not None and not spec["minimum"] <= single <= spec["maximum"]:
+                    raise ParameterError(
+                        f"{item.name} must lie in {spec['minimum']}..{spec['maximum']}; got {single!r}")
+        if self.super_resolution and self.resolution != 10:
+            raise ParameterError("super_resolution sharpens bands to 10 m: it needs resolution=10, "
+                                 f"got resolution={self.resolution}")
+        if len(set(self.outputs)) != len(self.outputs):
+            raise ParameterError(f"outputs lists a kind twice: {', '.join(self.outputs)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (tuples become lists)."""
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> ProcessingParameters:
+        """Build from a mapping of typed values or of strings (as gpt graphs and SNAP pass them)."""
+        known = {item.name: item for item in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ParameterError(f"unknown parameter(s): {', '.join(unknown)}; known: {', '.join(known)}")
+        return cls(**{name: parse_value(known[name], value) for name, value in values.items()})
+
+
+def parse_value(item: Any, value: Any) -> Any:
+    """Coerce one value (possibly a string) to the type of a ProcessingParameters field."""
+    kind = item.type if isinstance(item.type, str) else item.type.__name__
+    try:
+        if kind == "bool":
+            if isinstance(value, str):
+                if value.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(value)
+                return value.strip().lower() in ("true", "1", "yes")
+            return value
+        if kind == "int":
+            return int(value) if not isinstance(value, bool) else value
+        if kind.startswith("tuple"):
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(v).strip() for v in items if str(v).strip())
+        return str(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{item.name} cannot take the value {value!r}") from None
+
+
+def parameter_fields() -> tuple:
+    """The fields of :class:`ProcessingParameters`, with their metadata, in declaration order."""
+    return fields(ProcessingParameters)
+
+
+def default_of(item: Any) -> Any:
+    return item.default if item.default is not MISSING else item.default_factory()

@@ -1,0 +1,205 @@
+"""``run(product, params)``: the one path from a SAFE product to every output.
+
+The tile streams through in blocks with a halo: read (and optionally super-resolve) the bands of the
+block, add illumination, predict class probabilities, keep the block's core. Only compact whole-tile
+layers stay in memory (uint8 classes, optional uint8 probabilities and the masker's own layers), so
+memory depends on the block size, not on the number of bands. A masker may then finish with a
+whole-tile step (geometric cloud shadows), after which the outputs are written block by block and
+moved into place only when all of them are complete.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .bands import BANDS_10M, BANDS_20M
+from .classes import N_CLASSES, MaskClass
+from .errors import NoValidDataError
+from .grid import Grid, Window, count_blocks, iter_blocks
+from .io.raster import gdal_config
+from .io.safe import Product, open_product
+from .io.writers import OutputOptions, RunInfo, RunOutputs
+from .masker import BlockInput, Masker, TileGeometry, decode, require_bands, select_masker
+from .params import ProcessingParameters
+
+Progress = Callable[[int, int], None]
+QUICKLOOK_BANDS = ("B4", "B3", "B2")
+#: The super-resolution networks work on windows aligned to the 60 m grid.
+SUPERRES_ALIGNMENT = 6
+
+
+@dataclass
+class RunResult:
+    """Where the outputs are (by kind) and the run report."""
+
+    outputs: dict[str, Path]
+    report: dict[str, Any]
+
+
+@dataclass
+class Timings:
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, name: str, since: float) -> float:
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - since
+        return now
+
+
+def output_options(params: ProcessingParameters) -> OutputOptions:
+    probability_classes = tuple(range(1, N_CLASSES)) if "probabilities" in params.outputs else ()
+    return OutputOptions(geotiff="cog" in params.outputs or bool(probability_classes),
+                         dimap="dimap" in params.outputs, probability_classes=probability_classes,
+                         scl="scl" in params.outputs, quicklook="quicklook" in params.outputs,
+                         report="report" in params.outputs)
+
+
+def aligned_window(window: Window, step: int, limit: Window) -> Window:
+    """The smallest window holding ``window`` whose corners fall on multiples of ``step`` (inside ``limit``)."""
+    row, col = window.row // step * step, window.col // step * step
+    end_row = min(-(-(window.row + window.height) // step) * step, limit.height)
+    end_col = min(-(-(window.col + window.width) // step) * step, limit.width)
+    return Window(row, col, end_row - row, end_col - col)
+
+
+def read_bands(product: Product, bands: tuple[str, ...], grid: Grid, window: Window,
+               params: ProcessingParameters) -> dict[str, np.ndarray]:
+    """The bands of one window of the mask grid, as float32 reflectance (NaN invalid)."""
+    if not params.super_resolution:
+        return {band: product.read(band, params.resolution, window, params.upsampling) for band in bands}
+    from .superres import superresolve
+
+    aligned = aligned_window(window, SUPERRES_ALIGNMENT, grid.full_window)
+    low20 = Window(aligned.row // 2, aligned.col // 2, aligned.height // 2, aligned.width // 2)
+    low60 = Window(aligned.row // 6, aligned.col // 6, aligned.height // 6, aligned.width // 6)
+    bands10 = np.stack([product.read(band, 10, aligned) for band in BANDS_10M])
+    bands20 = np.stack([product.read(band, 20, low20) for band in BANDS_20M])
+    names60 = tuple(band for band in ("B1", "B9", "B10") if band in product.bands)
+    bands60 = np.stack([product.read(band, 60, low60) for band in names60])
+    sharp = superresolve(bands10, bands20, bands60, variant=params.superres_variant,
+                         device=None if params.device == "auto" else params.device)
+    every = {**dict(zip(BANDS_10M, bands10)), **sharp}
+    cut = window.relative_to(aligned)
+    return {band: every[band][cut] for band in bands}
+
+
+def block_input(product: Product, bands: dict[str, np.ndarray], window: Window,
+                params: ProcessingParameters) -> BlockInput:
+    valid = np.logical_and.reduce([np.isfinite(values) for values in bands.values()])
+    sun_zenith, sun_azimuth = product.sun_angles(params.resolution, window)
+    view_band = "B8A" if "B8A" in product.tile.view_zenith else next(iter(product.tile.view_zenith))
+    view_zenith, view_azimuth = product.view_angles(view_band, params.resolution, window)
+    return BlockInput(bands=bands, valid=valid, level=product.level, resolution=params.resolution,
+                      sun_zenith=sun_zenith, sun_azimuth=sun_azimuth, view_zenith=view_zenith,
+                      view_azimuth=view_azimuth)
+
+
+def ndvi_percent(bands: dict[str, np.ndarray]) -> np.ndarray | None:
+    """NDVI x 100 as int8 (the SCL vegetation split needs no more), or None without B4 and B8."""
+    if "B4" not in bands or "B8" not in bands:
+        return None
+    red, nir = bands["B4"], bands["B8"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ndvi = (nir - red) / (nir + red)
+    return np.clip(np.nan_to_num(ndvi * 100, nan=0.0), -100, 100).astype(np.int8)
+
+
+class TileLayers:
+    """The compact whole-tile layers a run keeps while its blocks stream through."""
+
+    def __init__(self, grid: Grid, masker: Masker, probabilities: bool, ndvi: bool):
+        self.classes = np.zeros(grid.shape, dtype=np.uint8)
+        self.probabilities = np.zeros((N_CLASSES - 1, *grid.shape), dtype=np.uint8) if probabilities else None
+        self.ndvi = np.zeros(grid.shape, dtype=np.int8) if ndvi else None
+        self.masker_layers: dict[str, np.ndarray] = {}
+        self.names = masker.tile_layers
+
+    def store(self, window: Window, core: tuple[slice, slice], classes: np.ndarray, probabilities: np.ndarray,
+              layers: dict[str, np.ndarray], ndvi: np.ndarray | None) -> None:
+        self.classes[window.slices] = classes
+        if self.probabilities is not None:
+            self.probabilities[(slice(None), *window.slices)] = np.round(
+                np.clip(probabilities[(slice(1, None), *core)], 0, 1) * 100).astype(np.uint8)
+        if self.ndvi is not None and ndvi is not None:
+            self.ndvi[window.slices] = ndvi[core]
+        for name in self.names:
+            layer = layers[name][core]
+            if name not in self.masker_layers:
+                self.masker_layers[name] = np.zeros(self.classes.shape, dtype=layer.dtype)
+            self.masker_layers[name][window.slices] = layer
+
+
+def tile_geometry(product: Product, resolution: int) -> TileGeometry:
+    sun_zenith, sun_azimuth = product.mean_sun_angles
+    view_zenith, view_azimuth = product.mean_view_angles()
+    return TileGeometry(sun_zenith, sun_azimuth, view_zenith, view_azimuth, float(resolution))
+
+
+def run(product: str | Path | Product, output_dir: str | Path = ".", params: ProcessingParameters | None = None,
+        *, progress: Progress | None = None, masker: Masker | None = None, **overrides: Any) -> RunResult:
+    """Mask a SAFE product and write the outputs chosen in ``params`` into ``output_dir``.
+
+    ``params`` (or keyword overrides of :class:`ProcessingParameters` fields) select resolution, model,
+    outputs and performance settings; ``masker`` replaces the model by your own (see
+    :class:`~s2mask.masker.Masker`). Returns the output paths by kind and the report. Any failure leaves
+    no output of this run behind and raises an :class:`~s2mask.errors.S2MaskError`.
+    """
+    params = replace(params, **overrides) if params is not None else ProcessingParameters.from_mapping(overrides)
+    timings = Timings()
+    started = time.perf_counter()
+    if not isinstance(product, Product):
+        product = open_product(product, use_jp2_levels=not params.exact_downsampling)
+    grid = product.grid(params.resolution)
+    masker = masker or select_masker(params.model, product.level, product.bands, params.device, params.threads)
+    require_bands(masker.bands, product.bands, masker.model_id)
+    halo = masker.halo
+    if params.super_resolution:
+        from .superres import HALO_10M
+        halo += HALO_10M
+    options = output_options(params)
+    reading = tuple(dict.fromkeys(masker.bands + tuple(b for b in QUICKLOOK_BANDS if b in product.bands)
+                                  + (("B4", "B8") if options.scl else ())))
+    info = RunInfo(product.product_id, product.level, masker.model_id, params.to_dict(),
+                   product.sensing_time, product.sensing_time)
+    total = count_blocks(grid, params.block_size)
+    with gdal_config(params.threads or None), RunOutputs(output_dir, grid, info, options) as outputs:
+        layers = TileLayers(grid, masker, bool(options.probability_classes), options.scl)
+        clock = timings.add("open", started)
+        for block in iter_blocks(grid, params.block_size, halo):
+            bands = read_bands(product, reading, grid, block.outer, params)
+            clock = timings.add("read", clock)
+            inputs = block_input(product, {b: bands[b] for b in masker.bands}, block.outer, params)
+            prediction = masker.predict(inputs)
+            core = block.core_in_outer
+            classes = decode(prediction, inputs.valid)[core]
+            clock = timings.add("predict", clock)
+            layers.store(block.core, core, classes, prediction.probabilities, prediction.layers,
+                         ndvi_percent(bands))
+            if outputs.quicklook is not None and all(b in bands for b in QUICKLOOK_BANDS):
+                outputs.quicklook.add(block.core, rgb=np.stack([bands[b][core] for b in QUICKLOOK_BANDS]))
+            clock = timings.add("store", clock)
+            if progress:
+                progress(block.index + 1, total)
+        if not layers.classes.any():
+            raise NoValidDataError("the product holds no valid pixel (every band is no data on the whole tile)",
+                                   product.location.display_name)
+        classes = layers.classes
+        if masker.tile_layers:
+            classes = masker.finish(classes, layers.masker_layers, tile_geometry(product, params.resolution))
+            classes[layers.classes == MaskClass.NO_DATA] = MaskClass.NO_DATA
+            clock = timings.add("finish", clock)
+        for block in iter_blocks(grid, params.block_size):
+            window = block.core
+            probabilities = (layers.probabilities[(slice(None), *window.slices)].astype(np.float32) / 100
+                             if layers.probabilities is not None else None)
+            ndvi = layers.ndvi[window.slices].astype(np.float32) / 100 if layers.ndvi is not None else None
+            outputs.write(window, classes[window.slices], probabilities=probabilities, ndvi=ndvi)
+        timings.add("write", clock)
+        report = outputs.finish(timings=timings.seconds)
+    return RunResult(outputs.paths, report)

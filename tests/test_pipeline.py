@@ -1,0 +1,107 @@
+"""The streaming pipeline: blocks equal the whole, resolutions agree, outputs are complete and consistent."""
+
+import json
+
+import numpy as np
+import pytest
+from osgeo import gdal
+from scipy import ndimage
+
+from s2mask.classes import N_CLASSES, MaskClass
+from s2mask.masker import BlockInput, BlockPrediction
+from s2mask.pipeline import run
+
+
+class NeighbourhoodMasker:
+    """A small deterministic model with a 3x3 receptive field and a whole-tile step, to test the plumbing."""
+
+    model_id = "test-neighbourhood"
+    bands = ("B2", "B8", "B11")
+    halo = 1
+    tile_layers = ("dark",)
+
+    def predict(self, block: BlockInput) -> BlockPrediction:
+        nir = ndimage.uniform_filter(np.nan_to_num(block.bands["B8"]), size=3, mode="nearest")
+        classes = np.where(nir < 0.12, MaskClass.WATER, MaskClass.CLEAR_LAND).astype(np.uint8)
+        probabilities = np.zeros((N_CLASSES, *classes.shape), dtype=np.float32)
+        np.put_along_axis(probabilities, classes[None].astype(np.int64), 0.8, axis=0)
+        probabilities[MaskClass.CLOUD] += 0.2
+        dark = (block.bands["B11"] < 0.05) & (block.sun_zenith > 0)
+        return BlockPrediction(probabilities, classes, {"dark": dark})
+
+    def finish(self, classes, layers, geometry):
+        assert geometry.resolution in (10.0, 20.0, 60.0)
+        shifted = np.roll(layers["dark"], 1, axis=1)
+        return np.where(shifted & (classes == MaskClass.CLEAR_LAND), MaskClass.CLOUD_SHADOW, classes).astype(np.uint8)
+
+
+def read_raster(path):
+    dataset = gdal.Open(str(path))
+    return dataset.ReadAsArray(), dataset
+
+
+@pytest.fixture(scope="module")
+def product(product_factory):
+    return product_factory("L1C", "05.10", size=240)
+
+
+def test_blocked_and_whole_processing_give_identical_outputs(product, tmp_path):
+    whole = run(product, tmp_path / "whole", masker=NeighbourhoodMasker(), block_size=4096,
+                outputs=("cog", "probabilities"))
+    blocked = run(product, tmp_path / "blocked", masker=NeighbourhoodMasker(), block_size=128,
+                  outputs=("cog", "probabilities"))
+    for kind in ("classes", "probabilities"):
+        a, _ = read_raster(whole.outputs[kind])
+        b, _ = read_raster(blocked.outputs[kind])
+        np.testing.assert_array_equal(a, b)
+    classes, _ = read_raster(blocked.outputs["classes"])
+    assert (classes[:, :6] == MaskClass.NO_DATA).all()  # the no-data strip, 12 px at 10 m
+    assert {MaskClass.CLEAR_LAND, MaskClass.WATER} <= set(np.unique(classes))
+
+
+def test_a_10m_run_and_a_20m_run_agree_after_resampling(product, tmp_path):
+    fine = run(product, tmp_path / "10", masker=NeighbourhoodMasker(), resolution=10, outputs=("cog",))
+    coarse = run(product, tmp_path / "20", masker=NeighbourhoodMasker(), resolution=20, outputs=("cog",))
+    classes10, _ = read_raster(fine.outputs["classes"])
+    classes20, _ = read_raster(coarse.outputs["classes"])
+    assert classes10.shape == (240, 240) and classes20.shape == (120, 120)
+    # the 20 m class agrees with the 10 m class of the pixels it covers, except along class edges
+    agree = np.mean([classes20 == classes10[dr::2, dc::2] for dr in (0, 1) for dc in (0, 1)])
+    assert agree > 0.9
+
+
+def test_every_output_is_written_and_consistent(product, tmp_path):
+    result = run(product, tmp_path, masker=NeighbourhoodMasker(), block_size=128,
+                 outputs=("cog", "probabilities", "scl", "quicklook", "report"))
+    assert set(result.outputs) == {"classes", "probabilities", "scl", "quicklook", "report"}
+    classes, dataset = read_raster(result.outputs["classes"])
+    assert dataset.GetRasterBand(1).GetColorTable() is not None
+    assert dataset.GetGeoTransform() == (300000.0, 20.0, 0.0, 4900020.0, 0.0, -20.0)
+    assert json.loads(dataset.GetMetadataItem("S2MASK_PARAMETERS"))["block_size"] == 128
+    probabilities, _ = read_raster(result.outputs["probabilities"])
+    assert probabilities.shape == (N_CLASSES - 1, 120, 120)
+    scl, _ = read_raster(result.outputs["scl"])
+    assert set(np.unique(scl[classes == MaskClass.WATER])) == {6}
+    assert set(np.unique(scl[classes == MaskClass.CLEAR_LAND])) <= {4, 5}
+    report = json.loads(result.outputs["report"].read_text())
+    assert report == result.report
+    counts = np.bincount(classes.ravel(), minlength=N_CLASSES)
+    valid = counts[1:].sum()
+    assert report["valid_fraction"] == pytest.approx(valid / classes.size, abs=1e-6)
+    shadow = report["classes"]["CLOUD_SHADOW"]
+    assert shadow["pixels"] == counts[MaskClass.CLOUD_SHADOW] > 0
+    assert shadow["fraction"] == pytest.approx(counts[MaskClass.CLOUD_SHADOW] / valid, abs=1e-6)
+    assert report["model"] == "test-neighbourhood"
+    assert {"read", "predict", "write"} <= set(report["timings_s"])
+    expected = {p.name for p in result.outputs.values()}
+    left = {p.name for p in tmp_path.iterdir()}
+    assert expected <= left
+    assert all(name in expected or name.removesuffix(".aux.xml") in expected for name in left), left
+
+
+def test_python_api_entry_point(product, tmp_path):
+    import s2mask
+
+    result = s2mask.run(product, tmp_path, masker=NeighbourhoodMasker(), resolution=60, outputs=("cog", "report"))
+    assert result.outputs["classes"].name.endswith("_s2mask.tif")
+    assert result.report["parameters"]["resolution"] == 60
