@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,3 +51,28 @@ def timed_command(command: list[str]) -> float:
     started = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
     return time.perf_counter() - started
+
+
+def gdal_translate_seconds(product: Path, bands: tuple[str, ...] | None = None, resolution: int = 20) -> float:
+    """Seconds ``gdal_translate`` takes to decode the JPEG 2000 files of ``bands`` (all when None) at the
+    resolution s2mask reads them for a ``resolution`` grid: bands finer than it at their power-of-two
+    level, the others in full. The reference every read benchmark is a ratio to."""
+    from s2mask.bands import NATIVE_RESOLUTION, band_from_file_id
+
+    scratch = Path(tempfile.mkdtemp(dir="/dev/shm" if Path("/dev/shm").exists() else None))
+    total = 0.0
+    try:
+        for jp2 in sorted(product.glob("GRANULE/*/IMG_DATA/*.jp2")):
+            band = band_from_file_id(jp2.stem.rsplit("_", 1)[-1])
+            if bands is not None and band not in bands:
+                continue
+            command = ["gdal_translate", "-q", "-of", "ENVI", "--config", "GDAL_NUM_THREADS", "ALL_CPUS"]
+            factor = resolution // NATIVE_RESOLUTION[band]
+            if factor >= 2 and factor % 2 == 0:
+                command += ["-outsize", "50%", "50%"]
+            total += timed_command(command + [str(jp2), str(scratch / "decoded.img")])
+            for leftover in scratch.iterdir():
+                leftover.unlink()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return total

@@ -10,12 +10,9 @@ and the peak RSS of the reading process. Goal: ratio <= 1.2, peak RSS <= 2 GB.
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
-from common import cached_product, run_measured, timed_command
+from common import cached_product, gdal_translate_seconds, run_measured
 
 READER = """
 import json, sys, time
@@ -33,18 +30,6 @@ print(json.dumps({"seconds": time.perf_counter() - started}))
 """
 
 
-def gdal_translate_seconds(product: Path, scratch: Path) -> float:
-    total = 0.0
-    for jp2 in sorted(product.glob("GRANULE/*/IMG_DATA/*.jp2")):
-        native_10m = jp2.stem.rsplit("_", 1)[-1] in ("B02", "B03", "B04", "B08")
-        command = ["gdal_translate", "-q", "-of", "ENVI", "--config", "GDAL_NUM_THREADS", "ALL_CPUS"]
-        command += ["-outsize", "50%", "50%"] if native_10m else []
-        total += timed_command(command + [str(jp2), str(scratch / "decoded.img")])
-        for leftover in scratch.iterdir():
-            leftover.unlink()
-    return total
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=10980)
@@ -54,11 +39,7 @@ def main() -> None:
     product = cached_product(args.size)
     print(f"product: {product.name} ({args.size} x {args.size} px at 10 m), ready in "
           f"{time.perf_counter() - started:.0f} s")
-    scratch = Path(tempfile.mkdtemp(dir="/dev/shm" if Path("/dev/shm").exists() else None))
-    try:
-        reference = gdal_translate_seconds(product, scratch)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    reference = gdal_translate_seconds(product)
     print(f"gdal_translate decode of the 13 JP2 files (10 m bands at level 2): {reference:.1f} s")
     for footprint in (False, True):
         result, peak_mb = run_measured(READER, str(product), str(args.block), "1" if footprint else "0")

@@ -67,6 +67,20 @@ class Masker(Protocol):
         ...
 
 
+def predict_block(masker: Masker, bands: Mapping[str, np.ndarray], *, level: str, resolution: int,
+                  sun_zenith: np.ndarray, sun_azimuth: np.ndarray, view_zenith: np.ndarray,
+                  view_azimuth: np.ndarray) -> tuple[np.ndarray, BlockPrediction]:
+    """Classes (uint8) and the raw prediction of one block of ``masker.bands`` (float32 reflectance,
+    NaN invalid) with its per-pixel angles: the core step shared by ``s2mask run`` and the SNAP operator.
+    A pixel where any band is invalid is NO_DATA."""
+    selected = {band: bands[band] for band in masker.bands}
+    valid = np.logical_and.reduce([np.isfinite(values) for values in selected.values()])
+    inputs = BlockInput(bands=selected, valid=valid, level=level, resolution=resolution, sun_zenith=sun_zenith,
+                        sun_azimuth=sun_azimuth, view_zenith=view_zenith, view_azimuth=view_azimuth)
+    prediction = masker.predict(inputs)
+    return decode(prediction, valid), prediction
+
+
 def decode(prediction: BlockPrediction, valid: np.ndarray) -> np.ndarray:
     """The uint8 classes of a block: the model's own, or the most probable; NO_DATA where invalid."""
     if prediction.probabilities.shape[0] != N_CLASSES:

@@ -25,7 +25,7 @@ from .grid import Grid, Window, count_blocks, iter_blocks
 from .io.raster import gdal_config
 from .io.safe import Product, open_product
 from .io.writers import OutputOptions, RunInfo, RunOutputs
-from .masker import BlockInput, Masker, TileGeometry, decode, require_bands, select_masker
+from .masker import Masker, TileGeometry, predict_block, require_bands, select_masker
 from .params import ProcessingParameters
 
 Progress = Callable[[int, int], None]
@@ -89,15 +89,13 @@ def read_bands(product: Product, bands: tuple[str, ...], grid: Grid, window: Win
     return {band: every[band][cut] for band in bands}
 
 
-def block_input(product: Product, bands: dict[str, np.ndarray], window: Window,
-                params: ProcessingParameters) -> BlockInput:
-    valid = np.logical_and.reduce([np.isfinite(values) for values in bands.values()])
-    sun_zenith, sun_azimuth = product.sun_angles(params.resolution, window)
+def block_angles(product: Product, resolution: int, window: Window) -> dict[str, np.ndarray]:
+    """Sun and view zenith/azimuth of every pixel of a window (view angles of B8A, or the first band)."""
+    sun_zenith, sun_azimuth = product.sun_angles(resolution, window)
     view_band = "B8A" if "B8A" in product.tile.view_zenith else next(iter(product.tile.view_zenith))
-    view_zenith, view_azimuth = product.view_angles(view_band, params.resolution, window)
-    return BlockInput(bands=bands, valid=valid, level=product.level, resolution=params.resolution,
-                      sun_zenith=sun_zenith, sun_azimuth=sun_azimuth, view_zenith=view_zenith,
-                      view_azimuth=view_azimuth)
+    view_zenith, view_azimuth = product.view_angles(view_band, resolution, window)
+    return {"sun_zenith": sun_zenith, "sun_azimuth": sun_azimuth, "view_zenith": view_zenith,
+            "view_azimuth": view_azimuth}
 
 
 def ndvi_percent(bands: dict[str, np.ndarray]) -> np.ndarray | None:
@@ -174,10 +172,10 @@ def run(product: str | Path | Product, output_dir: str | Path = ".", params: Pro
         for block in iter_blocks(grid, params.block_size, halo):
             bands = read_bands(product, reading, grid, block.outer, params)
             clock = timings.add("read", clock)
-            inputs = block_input(product, {b: bands[b] for b in masker.bands}, block.outer, params)
-            prediction = masker.predict(inputs)
+            classes, prediction = predict_block(masker, bands, level=product.level, resolution=params.resolution,
+                                                **block_angles(product, params.resolution, block.outer))
             core = block.core_in_outer
-            classes = decode(prediction, inputs.valid)[core]
+            classes = classes[core]
             clock = timings.add("predict", clock)
             layers.store(block.core, core, classes, prediction.probabilities, prediction.layers,
                          ndvi_percent(bands))

@@ -1,0 +1,60 @@
+"""Benchmark: ``s2mask run`` on a full-size synthetic cloudy L1C tile at 20 m, end to end.
+
+Prints the wall time as a ratio to the bare JPEG 2000 decode (``gdal_translate``, same run) of the bands
+the model needs, and the peak RSS of the run. Goals with the default model: ratio <= 1.5, RSS <= 3 GB.
+
+    .venv/bin/python bench/pipeline.py [--size 10980] [--model auto] [--resolution 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+from common import cached_product, gdal_translate_seconds, run_measured
+
+RUN = """
+import json, sys, time
+from s2mask.pipeline import run
+from s2mask.params import ProcessingParameters
+path, out, model, resolution = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+started = time.perf_counter()
+result = run(path, out, ProcessingParameters(model=model, resolution=resolution))
+report = result.report
+print(json.dumps({"seconds": time.perf_counter() - started, "model": report["model"],
+                  "bands": report["parameters"].get("bands"), "timings": report["timings_s"],
+                  "cloud_cover": report["cloud_cover_percent"]}))
+"""
+
+MODEL_BANDS = """
+import json, sys
+from s2mask.io.safe import open_product
+from s2mask.masker import select_masker
+product = open_product(sys.argv[1])
+print(json.dumps(list(select_masker(sys.argv[2], product.level, product.bands).bands)))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=10980)
+    parser.add_argument("--model", default="auto")
+    parser.add_argument("--resolution", type=int, default=20)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    product = cached_product(args.size, cloudy=True)
+    print(f"product: {product.name} ({args.size} x {args.size} px), ready in {time.perf_counter() - started:.0f} s")
+    bands, _ = run_measured(MODEL_BANDS, str(product), args.model)
+    reference = gdal_translate_seconds(product, tuple(bands), args.resolution)
+    print(f"bare decode of the {len(bands)} bands the model reads ({' '.join(bands)}): {reference:.1f} s")
+    with tempfile.TemporaryDirectory() as out:
+        result, peak_mb = run_measured(RUN, str(product), out, args.model, str(args.resolution))
+    steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result["timings"].items())
+    print(f"s2mask run ({result['model']}, {args.resolution} m): {result['seconds']:.1f} s, ratio "
+          f"{result['seconds'] / reference:.2f} (goal <= 1.5), peak RSS {peak_mb} MB (goal <= 3072)")
+    print(f"  steps: {steps}; cloud cover {result['cloud_cover']:.1f} %")
+
+
+if __name__ == "__main__":
+    main()
