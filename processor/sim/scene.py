@@ -14,8 +14,8 @@ import numpy as np
 
 from ..bands import NATIVE_RESOLUTION
 from ..classes import MaskClass
-from ..resample import downsample_mean, upsample
-from .spectra import DIFFUSE_FRACTION, SURFACE_SPECTRA, band_position, to_toa
+from ..resample import downsample_mean
+from .spectra import DIFFUSE_FRACTION, SURFACE_SPECTRA, band_position, from_toa, to_toa
 
 SURFACES: tuple[str, ...] = tuple(SURFACE_SPECTRA)
 SURFACE_CLASS = {name: MaskClass.WATER if "water" in name else MaskClass.SNOW_ICE if name == "snow"
@@ -61,22 +61,34 @@ class Scene:
         return self.truth.shape
 
     def render(self, band: str, level: str = "L1C") -> np.ndarray:
-        """Reflectance of ``band`` on the 10 m grid (NaN no data, +inf saturated)."""
+        """Reflectance of ``band`` on the 10 m grid (NaN no data, +inf saturated).
+
+        The TOA signal mixes the (shadowed) surface seen through the atmosphere with the cloud and
+        cirrus reflectance; L2A is that signal corrected back to BOA, ``(TOA - path) / transmittance``,
+        as an atmospheric correction would: clear pixels return the surface, clouds come out brighter
+        than at TOA in the blue. Computed in place, so a full tile costs two layers of temporaries.
+        """
         index = band_position(band)
         spectra = np.array([SURFACE_SPECTRA[name][index] for name in SURFACES], dtype=np.float32)
-        signal = spectra[self.cover] * self.texture
+        signal = spectra[self.cover]
+        signal *= self.texture
         if self.shadow is not None:
-            signal *= 1 - self.shadow * (1 - DIFFUSE_FRACTION[index])
-        if level == "L1C":
-            signal = to_toa(signal, band)
+            lit = self.shadow * np.float32(DIFFUSE_FRACTION[index] - 1)
+            lit += 1
+            signal *= lit
+            del lit
+        signal = to_toa(signal, band)
         if self.cloud_opacity is not None:
-            cloud = OPAQUE_CLOUD_TOA[index] if band != "B10" else 0.0
-            signal = signal * (1 - self.cloud_opacity) + self.cloud_opacity * np.float32(cloud)
+            cloud = self.cloud_opacity * np.float32(OPAQUE_CLOUD_TOA[index] if band != "B10" else 0.0)
             if band == "B10" and self.cloud_b10 is not None:
-                signal = signal + self.cloud_opacity * self.cloud_b10
+                cloud += self.cloud_opacity * self.cloud_b10
+            signal *= 1 - self.cloud_opacity
+            signal += cloud
+            del cloud
         if self.cirrus is not None:
-            signal = signal + CIRRUS_SHAPE[index] * self.cirrus
-        signal = signal.astype(np.float32)
+            signal += CIRRUS_SHAPE[index] * self.cirrus
+        if level == "L2A":
+            signal = from_toa(signal, band)
         if self.saturated is not None:
             signal[self.saturated] = np.inf
         if self.invalid is not None:
@@ -88,10 +100,44 @@ class Scene:
         return downsample_mean(self.render(band, level), NATIVE_RESOLUTION[band] // 10)
 
 
+#: Rows per strip when filling full-tile layers, so that temporaries stay small (a 10980 x 10980 float32
+#: layer is 480 MB; a strip of it is 45 MB).
+STRIP_ROWS = 1024
+
+
+def strips(height: int, rows: int = STRIP_ROWS) -> list[slice]:
+    """Row slices that cover ``height`` rows in strips of ``rows``."""
+    return [slice(start, min(start + rows, height)) for start in range(0, height, rows)]
+
+
+def _bilinear_taps(size: int, scale: int, coarse_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices and weight of the two coarse cells around each fine pixel centre (edge cells repeated)."""
+    positions = (np.arange(size) + 0.5) / scale - 0.5
+    base = np.floor(positions).astype(np.int64)
+    weight = (positions - base).astype(np.float32)
+    return np.clip(base, 0, coarse_size - 1), np.clip(base + 1, 0, coarse_size - 1), weight
+
+
 def smooth_field(shape: tuple[int, int], scale: int, rng: np.random.Generator) -> np.ndarray:
-    """Gaussian noise with features about ``scale`` pixels wide (bilinear interpolation of a coarse grid)."""
+    """Gaussian noise with features about ``scale`` pixels wide (bilinear interpolation of a coarse grid).
+
+    Interpolated separably, strip by strip, in float32: a full 10 m tile costs one output array.
+    """
     coarse = rng.standard_normal((shape[0] // scale + 2, shape[1] // scale + 2)).astype(np.float32)
-    return upsample(coarse, scale, "bilinear")[: shape[0], : shape[1]]
+    c0, c1, wc = _bilinear_taps(shape[1], scale, coarse.shape[1])
+    r0, r1, wr = _bilinear_taps(shape[0], scale, coarse.shape[0])
+    across = coarse[:, c0] * (1 - wc) + coarse[:, c1] * wc
+    field = np.empty(shape, dtype=np.float32)
+    for rows in strips(shape[0]):
+        weight = wr[rows, None]
+        field[rows] = across[r0[rows]] * (1 - weight) + across[r1[rows]] * weight
+    return field
+
+
+def quantile_level(field: np.ndarray, fraction: float) -> float:
+    """The value that ``fraction`` of ``field`` exceeds (estimated on a sub-sample of about 200 x 200)."""
+    step = (max(1, field.shape[0] // 200), max(1, field.shape[1] // 200))
+    return float(np.quantile(field[:: step[0], :: step[1]], 1 - fraction))
 
 
 def landscape(height: int, width: int, seed: int = 0, feature_size: int = 120,
@@ -101,16 +147,20 @@ def landscape(height: int, width: int, seed: int = 0, feature_size: int = 120,
     rng = np.random.default_rng(seed)
     scale = max(2, min(feature_size, height // 2, width // 2))
     patches = smooth_field((height, width), scale, rng)
-    edges = np.quantile(patches[:: max(1, height // 200), :: max(1, width // 200)],
-                        np.linspace(0, 1, len(surfaces) + 1)[1:-1])
-    cover = np.array([SURFACES.index(s) for s in surfaces], dtype=np.uint8)[np.digitize(patches, edges)]
+    edges = [quantile_level(patches, 1 - q) for q in np.linspace(0, 1, len(surfaces) + 1)[1:-1]]
+    kinds = np.array([SURFACES.index(s) for s in surfaces], dtype=np.uint8)
+    cover = np.empty((height, width), dtype=np.uint8)
+    for rows in strips(height):
+        cover[rows] = kinds[np.digitize(patches[rows], edges)]
     del patches
     if water_fraction > 0:
         lakes = smooth_field((height, width), scale * 2, rng)
-        level = np.quantile(lakes[:: max(1, height // 200), :: max(1, width // 200)], 1 - water_fraction)
-        cover[lakes > level] = SURFACES.index("water")
+        cover[lakes > quantile_level(lakes, water_fraction)] = SURFACES.index("water")
         del lakes
-    texture = 1 + 0.08 * smooth_field((height, width), max(2, scale // 8), rng)
-    texture += rng.normal(0, 0.02, size=(height, width)).astype(np.float32)
+    texture = smooth_field((height, width), max(2, scale // 8), rng)
+    texture *= np.float32(0.08)
+    texture += np.float32(1)
+    for rows in strips(height):
+        texture[rows] += rng.normal(0, 0.02, size=(rows.stop - rows.start, width)).astype(np.float32)
     lookup = np.array([SURFACE_CLASS[name] for name in SURFACES], dtype=np.uint8)
-    return Scene(cover=cover, texture=texture.astype(np.float32), truth=lookup[cover])
+    return Scene(cover=cover, texture=texture, truth=lookup[cover])

@@ -48,4 +48,29 @@ def band_position(band: str) -> int:
 def to_toa(surface: np.ndarray, band: str) -> np.ndarray:
     """TOA reflectance of a surface (BOA) reflectance array in ``band``."""
     index = band_position(band)
-    return surface * TRANSMITTANCE[index] + PATH_REFLECTANCE[index]
+    toa = surface * TRANSMITTANCE[index]
+    toa += PATH_REFLECTANCE[index]
+    return toa
+
+
+def from_toa(toa: np.ndarray, band: str) -> np.ndarray:
+    """The inverse of :func:`to_toa`, in place: what an atmospheric correction makes of TOA reflectance."""
+    index = band_position(band)
+    toa -= PATH_REFLECTANCE[index]
+    toa *= np.float32(1 / TRANSMITTANCE[index])
+    return toa
+
+
+#: Reflectance at 1375 nm (B10) of an opaque cloud top: water vapour absorbs B10 below about 1-2 km, so
+#: low clouds are invisible there and only high ones shine through ([Z15] Zhu et al. 2015; Gao et al.
+#: 1993). Linear in height from :data:`B10_VISIBLE_FROM` to :data:`B10_FULL_AT`, where it reaches
+#: :data:`B10_CLOUD_TOP_MAX` (bright deep-convective tops).
+B10_VISIBLE_FROM = 1500.0
+B10_FULL_AT = 10000.0
+B10_CLOUD_TOP_MAX = 0.40
+
+
+def cloud_top_b10(height: np.ndarray | float) -> np.ndarray:
+    """B10 reflectance of an optically thick cloud whose top is at ``height`` metres."""
+    fraction = (np.asarray(height, dtype=np.float32) - B10_VISIBLE_FROM) / (B10_FULL_AT - B10_VISIBLE_FROM)
+    return (np.clip(fraction, 0, 1) * B10_CLOUD_TOP_MAX).astype(np.float32)

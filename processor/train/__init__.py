@@ -1,0 +1,1 @@
+"""Training: label building, selection strategies, datasets, training loops and evaluation metrics."""
