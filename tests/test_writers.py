@@ -11,7 +11,9 @@ import textwrap
 
 import numpy as np
 import pytest
+from lxml import etree
 from osgeo import gdal, osr
+
 from s2mask.classes import CLASS_TABLE, SCL_NAMES, to_scl
 from s2mask.errors import OutputError
 from s2mask.grid import Grid, Window, iter_blocks
@@ -136,6 +138,17 @@ def test_scl_cog_holds_sen2cor_codes_and_names(full_run, arrays):
     band.GetColorTable()
     assert band.GetCategoryNames() == [SCL_NAMES[code] for code in range(12)]
     assert band.GetNoDataValue() == 0
+
+
+def test_dimap_of_a_run_carries_probabilities_and_run_metadata(full_run, arrays):
+    folder, _, _ = full_run
+    root = etree.parse(str(folder / "S2X_TEST_s2mask.dim")).getroot()
+    assert [i.findtext("BAND_NAME") for i in root.iter("Spectral_Band_Info")] == \
+        ["s2mask_class", *(f"prob_{CLASS_TABLE[v].name.lower()}" for v in DEFAULT_PROBABILITY_CLASSES)]
+    attributes = {a.get("name"): a.text for a in root.iter("MDATTR")}
+    assert attributes["S2MASK_MODEL"] == "cnn2d-test" and not any(k.startswith("TIFFTAG") for k in attributes)
+    image = np.fromfile(folder / "S2X_TEST_s2mask.data" / "s2mask_class.img", dtype=">u1")
+    np.testing.assert_array_equal(image.reshape(HEIGHT, WIDTH), arrays[0])
 
 
 def test_encode_probabilities_golden():

@@ -22,7 +22,7 @@ from osgeo import gdal
 from ..classes import CLASS_TABLE, SCL_NAMES, SCL_TO_CLASS
 from ..errors import OutputError
 from ..grid import Grid, Window
-from .atomic import FinishOnSuccess, output_errors
+from .atomic import FinishOnSuccess, final_path, output_errors
 
 gdal.UseExceptions()
 
@@ -84,27 +84,32 @@ class CogWriter(FinishOnSuccess):
 
     def __init__(self, path: str | Path, scratch: str | Path, grid: Grid, *, band_names: Sequence[str],
                  nodata: int, resampling: str, coding: ClassCoding | None = None,
-                 metadata: Mapping[str, str] | None = None, unit: str = ""):
+                 metadata: Mapping[str, str] | None = None, unit: str = "", deflate_level: int = 6):
         self.path, self.scratch, self.grid = Path(path), Path(scratch), grid
         self.bands = len(band_names)
-        self._resampling = resampling
+        self._resampling, self._deflate_level = resampling, deflate_level
         self._has_sidecar = coding is not None
-        with output_errors(self.path):
-            self._dataset = gdal.GetDriverByName("GTiff").Create(
-                str(self.scratch), grid.width, grid.height, self.bands, gdal.GDT_Byte, _INTERMEDIATE_OPTIONS)
-            self._dataset.SetProjection(grid.crs_wkt)
-            self._dataset.SetGeoTransform(grid.geotransform)
-            self._dataset.SetMetadata({key: str(value) for key, value in (metadata or {}).items()})
-            for index, name in enumerate(band_names, start=1):
-                band = self._dataset.GetRasterBand(index)
-                band.SetDescription(name)
-                band.SetNoDataValue(nodata)
-                if unit:
-                    band.SetUnitType(unit)
-                if coding is not None:
-                    band.SetColorTable(_colour_table(coding))
-                    band.SetCategoryNames(coding.category_names())
-                    band.SetDefaultRAT(_attribute_table(coding))
+        self._dataset: gdal.Dataset | None = None
+        try:
+            with output_errors(self.path):
+                self._dataset = gdal.GetDriverByName("GTiff").Create(
+                    str(self.scratch), grid.width, grid.height, self.bands, gdal.GDT_Byte, _INTERMEDIATE_OPTIONS)
+                self._dataset.SetProjection(grid.crs_wkt)
+                self._dataset.SetGeoTransform(grid.geotransform)
+                self._dataset.SetMetadata({key: str(value) for key, value in (metadata or {}).items()})
+                for index, name in enumerate(band_names, start=1):
+                    band = self._dataset.GetRasterBand(index)
+                    band.SetDescription(name)
+                    band.SetNoDataValue(nodata)
+                    if unit:
+                        band.SetUnitType(unit)
+                    if coding is not None:
+                        band.SetColorTable(_colour_table(coding))
+                        band.SetCategoryNames(coding.category_names())
+                        band.SetDefaultRAT(_attribute_table(coding))
+        except BaseException:
+            self._release()
+            raise
 
     def write(self, window: Window, array: np.ndarray) -> None:
         data = array[np.newaxis] if array.ndim == 2 else array
@@ -120,8 +125,8 @@ class CogWriter(FinishOnSuccess):
 
     def close(self) -> None:
         """Convert the intermediate to the COG at ``path`` and delete the intermediate."""
-        options = ["COMPRESS=DEFLATE", f"BLOCKSIZE={BLOCKSIZE}", f"OVERVIEW_RESAMPLING={self._resampling}",
-                   "NUM_THREADS=ALL_CPUS", "BIGTIFF=IF_SAFER"]
+        options = ["COMPRESS=DEFLATE", f"LEVEL={self._deflate_level}", f"BLOCKSIZE={BLOCKSIZE}",
+                   f"OVERVIEW_RESAMPLING={self._resampling}", "NUM_THREADS=ALL_CPUS", "BIGTIFF=IF_SAFER"]
         try:
             with output_errors(self.path):
                 # FlushCache surfaces write errors (disk full) that a plain close would only print.
@@ -132,7 +137,7 @@ class CogWriter(FinishOnSuccess):
         finally:
             self._release()
         if self._has_sidecar and not Path(f"{self.path}.aux.xml").is_file():
-            raise OutputError("GDAL did not save the category names (.aux.xml)", self.path.name)
+            raise OutputError("GDAL did not save the category names (.aux.xml)", final_path(self.path))
 
     def abort(self) -> None:
         """Give up: delete the intermediate (the staging folder disposes of a partial COG)."""
@@ -153,7 +158,6 @@ class CogWriter(FinishOnSuccess):
             gdal.PopErrorHandler()
 
 
-
 def class_cog(path: str | Path, scratch: str | Path, grid: Grid, metadata: Mapping[str, str]) -> CogWriter:
     """``NAME_s2mask.tif``: one band of class values, their colours and names, nodata 0."""
     return CogWriter(path, scratch, grid, band_names=["s2mask_class"], nodata=0, resampling="MODE",
@@ -169,5 +173,8 @@ def scl_cog(path: str | Path, scratch: str | Path, grid: Grid, metadata: Mapping
 def probability_cog(path: str | Path, scratch: str | Path, grid: Grid, class_values: Sequence[int],
                     metadata: Mapping[str, str]) -> CogWriter:
     """``NAME_s2mask_prob.tif``: one band per class in ``class_values`` (described by its name), 0..100 %."""
+    # Noisy percentages barely compress better at higher DEFLATE levels (full tile: 66.8 MB at level 1,
+    # 64.9 MB at 6) but take about three times longer.
     return CogWriter(path, scratch, grid, band_names=[CLASS_TABLE[v].name for v in class_values],
-                     nodata=PROBABILITY_NODATA, resampling="AVERAGE", metadata=metadata, unit="%")
+                     nodata=PROBABILITY_NODATA, resampling="AVERAGE", metadata=metadata, unit="%",
+                     deflate_level=1)

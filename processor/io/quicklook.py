@@ -42,10 +42,12 @@ class QuicklookAccumulator:
         cells = self.shape[0] * self.shape[1]
         self._sums = np.zeros((3, cells), dtype=np.float64)
         self._valid = np.zeros(cells, dtype=np.int64)
-        self._class_counts = np.zeros((cells, N_CLASSES), dtype=np.int64)
+        self._class_counts = np.zeros((cells, N_CLASSES), dtype=np.int32)  # at most factor**2 per cell
 
     def add(self, window: Window, rgb: np.ndarray | None = None, classes: np.ndarray | None = None) -> None:
         """Add a block: ``rgb`` float (3, h, w) reflectance (NaN = invalid), ``classes`` uint8 (h, w)."""
+        if window.height == 0 or window.width == 0:
+            return
         rows = (window.row + np.arange(window.height)) // self.factor
         cols = (window.col + np.arange(window.width)) // self.factor
         cells = (rows[:, None] * self.shape[1] + cols[None, :]).ravel()

@@ -155,7 +155,8 @@ class RunOutputs:
             self._dimap = DimapWriter(
                 self._stage.path(self.names["dimap"]), self.grid,
                 description=f"s2mask cloud mask of {self.info.product_id}", start=self.info.sensing_start,
-                stop=self.info.sensing_stop, probability_classes=probability_classes, metadata=metadata)
+                stop=self.info.sensing_stop, probability_classes=probability_classes,
+                metadata=run_metadata(self.info))
 
     def write(self, window: Window, classes: np.ndarray, *, probabilities: np.ndarray | None = None,
               ndvi: np.ndarray | None = None, rgb: np.ndarray | None = None) -> None:
