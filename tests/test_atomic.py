@@ -7,6 +7,7 @@ import os
 import tempfile
 
 import pytest
+
 from s2mask.errors import OutputError, ProductFormatError
 from s2mask.io.atomic import OutputStage, check_output_folder, final_path, output_errors
 

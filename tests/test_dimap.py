@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from lxml import etree
 from osgeo import gdal, osr
+
 from s2mask.classes import CLASS_TABLE
 from s2mask.grid import Grid, iter_blocks
 from s2mask.io.dimap import DimapWriter, dimap_time, image_to_model_transform

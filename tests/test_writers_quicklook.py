@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from osgeo import gdal
+
 from s2mask.classes import CLASS_TABLE
 from s2mask.grid import Grid, iter_blocks
 from s2mask.io import font

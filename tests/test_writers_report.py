@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+
 from s2mask.io.report import ClassCounter, build_report, write_report
 
 
