@@ -139,6 +139,19 @@ def tile_geometry(product: Product, resolution: int) -> TileGeometry:
     return TileGeometry(sun_zenith, sun_azimuth, view_zenith, view_azimuth, float(resolution))
 
 
+def run_details(product: Product, masker: Masker) -> dict[str, Any]:
+    """What the report says about the input and the model beyond the class statistics."""
+    sun_zenith, sun_azimuth = product.mean_sun_angles
+    return {
+        "product": {"id": product.product_id, "level": product.level, "processing_baseline": product.baseline,
+                    "spacecraft": product.spacecraft, "sensing_time": product.sensing_time.isoformat(),
+                    "tile": product.tile_id, "esa_cloud_cover_percent": product.cloud_cover,
+                    "sun_zenith_mean": sun_zenith, "sun_azimuth_mean": sun_azimuth},
+        "model_bands": list(masker.bands),
+        "notes": sorted(getattr(masker, "notes", ())),
+    }
+
+
 def run(product: str | Path | Product, output_dir: str | Path = ".", params: ProcessingParameters | None = None,
         *, progress: Progress | None = None, masker: Masker | None = None, **overrides: Any) -> RunResult:
     """Mask a SAFE product and write the outputs chosen in ``params`` into ``output_dir``.
@@ -199,5 +212,5 @@ def run(product: str | Path | Product, output_dir: str | Path = ".", params: Pro
             ndvi = layers.ndvi[window.slices].astype(np.float32) / 100 if layers.ndvi is not None else None
             outputs.write(window, classes[window.slices], probabilities=probabilities, ndvi=ndvi)
         timings.add("write", clock)
-        report = outputs.finish(timings=timings.seconds)
+        report = outputs.finish(timings=timings.seconds, details=run_details(product, masker))
     return RunResult(outputs.paths, report)

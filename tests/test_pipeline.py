@@ -92,6 +92,8 @@ def test_every_output_is_written_and_consistent(product, tmp_path):
     assert shadow["pixels"] == counts[MaskClass.CLOUD_SHADOW] > 0
     assert shadow["fraction"] == pytest.approx(counts[MaskClass.CLOUD_SHADOW] / valid, abs=1e-6)
     assert report["model"] == "test-neighbourhood"
+    assert report["model_bands"] == ["B2", "B8", "B11"]
+    assert report["product"]["level"] == "L1C" and report["product"]["tile"] == "31TCJ"
     assert {"read", "predict", "write"} <= set(report["timings_s"])
     expected = {p.name for p in result.outputs.values()}
     left = {p.name for p in tmp_path.iterdir()}

@@ -180,7 +180,8 @@ class RunOutputs:
         if self._dimap is not None:
             self._dimap.write(window, classes, layers.get("probabilities"))
 
-    def finish(self, timings: Mapping[str, float] | None = None) -> dict[str, Any]:
+    def finish(self, timings: Mapping[str, float] | None = None,
+               details: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Complete every output (COG conversion, DIMAP header, quicklook, report); they move into place
         when the ``with`` block ends. Returns the report (empty without one)."""
         expected = self.grid.width * self.grid.height
@@ -206,6 +207,7 @@ class RunOutputs:
                 model_id=self.info.model_id, parameters=self.info.parameters,
                 timings={**(timings or {}), "outputs": time.perf_counter() - self._started},
                 outputs={kind: self.names[kind] for kind in kinds}, grid=_describe(self.grid))
+            report.update(details or {})
             write_report(self._stage.path(self.names["report"]), report)
         self._finished = True
         self.paths = {kind: self._stage.final_path(self.names[kind]) for kind in kinds}
