@@ -83,18 +83,19 @@ def evaluate(spectra: Spectra, t: Thresholds) -> Evidence:
     ndvi = runner.run("ndvi", (NIR_BANDS, "B4"), normalized_difference)
     ndsi = runner.run("ndsi", ("B3", "B11"), normalized_difference)
     cirrus = runner.run("cirrus", ("B10",), t.cirrus)
-    cloud, thin = _clouds(runner, t, ndvi, ndsi, cirrus)
-    snow = _snow(runner, t, ndsi, cirrus)
-    # Snow and water clouds share brightness and flatness; the snow tests (high NDSI, and no 1375 nm
-    # signal when B10 is there) decide between them.
-    cloud *= 1 - snow
+    snow = _snow(runner, t, ndsi)
+    cloud, thin = _clouds(runner, t, ndvi, ndsi, cirrus, snow)
+    # A snow-like spectrum with a 1375 nm signal is cirrus over snow: thin cloud, not snow.
+    if cirrus is not None:
+        snow *= 1 - cirrus
     return Evidence(cloud=cloud, thin_cloud=thin, snow=snow, water=_water(runner, t, ndvi, ndsi),
                     shadow=_potential_shadow(runner, t), skipped=tuple(runner.skipped))
 
 
 def _clouds(runner: _TestRunner, t: Thresholds, ndvi: np.ndarray | None, ndsi: np.ndarray | None,
-            cirrus: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Opaque-cloud and thin-cloud evidence."""
+            cirrus: np.ndarray | None, snow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Opaque-cloud and thin-cloud evidence. Snow and water clouds share brightness and flatness; the
+    snow tests (NDSI above all) tell them apart: a snow-like spectrum is no cloud, unless B10 sees cirrus."""
     spectra, run = runner.spectra, runner.run
     brightness = run("cloud_red", ("B4",), t.cloud_red)
     if brightness is None:
@@ -109,21 +110,22 @@ def _clouds(runner: _TestRunner, t: Thresholds, ndvi: np.ndarray | None, ndsi: n
         run("whiteness", VISIBLE_BANDS, lambda *_: t.whiteness(whiteness(spectra))),
         None if ndvi is None else t.cloud_ndvi(ndvi), None if ndsi is None else t.cloud_ndsi(ndsi),
         run("nir_swir", (NIR_BANDS, "B11"), lambda nir, swir: t.nir_swir(ratio(nir, swir))))
-    thin = _product(spectra.shape, hot, swir2, run("haze_red", ("B4",), t.haze_red))
+    not_snow = 1 - snow
+    cloud *= not_snow
+    thin = _product(spectra.shape, hot, swir2, run("haze_red", ("B4",), t.haze_red), not_snow)
     if cirrus is not None:
         np.maximum(thin, cirrus, out=thin)
     thin *= 1 - cloud
     return cloud, thin
 
 
-def _snow(runner: _TestRunner, t: Thresholds, ndsi: np.ndarray | None, cirrus: np.ndarray | None) -> np.ndarray:
-    """Snow evidence (0 without NDSI: nothing else tells snow from cloud)."""
+def _snow(runner: _TestRunner, t: Thresholds, ndsi: np.ndarray | None) -> np.ndarray:
+    """Evidence of a snow-like surface (0 without NDSI: nothing else tells snow from cloud)."""
     if ndsi is None:
         return np.zeros(runner.spectra.shape, dtype=np.float32)
     run = runner.run
     return _product(runner.spectra.shape, t.snow_ndsi(ndsi), run("snow_nir", (NIR_BANDS,), t.snow_nir),
-                    run("snow_green", ("B3",), t.snow_green), run("snow_swir2", ("B12",), t.snow_swir2),
-                    None if cirrus is None else 1 - cirrus)
+                    run("snow_green", ("B3",), t.snow_green), run("snow_swir2", ("B12",), t.snow_swir2))
 
 
 def _water(runner: _TestRunner, t: Thresholds, ndvi: np.ndarray | None, ndsi: np.ndarray | None) -> np.ndarray:

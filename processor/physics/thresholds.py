@@ -67,8 +67,9 @@ class Thresholds:
     cloud_ndvi: Ramp
     #: NDSI (B3 - B11)/(B3 + B11) of cloud: [S2C] T1_NDSI_CLD = -0.24, T2_NDSI_CLD = -0.16.
     cloud_ndsi: Ramp
-    #: NIR/SWIR1 ratio (B8A/B11) excluding bright rock and sand: [S2C] T1_R_B8A_B11 = 0.90, T2 = 1.10;
-    #: [ZW12] NIR/SWIR1 > 0.75 for Landsat.
+    #: NIR/SWIR1 ratio (B8A/B11) excluding bright rock and sand: zero at [ZW12]'s NIR/SWIR1 > 0.75, full at
+    #: 0.95, just under [S2C]'s T1_R_B8A_B11 = 0.90 / T2 = 1.10 (whose 0.9-1.1 ramp would demote the
+    #: small-droplet clouds of deserts, B8A/B11 about 0.98 on 29RKH, to thin cloud).
     nir_swir: Ramp
     #: SWIR2 (B12) basic test excluding water and shadow from cloud: [ZW12] B7 (SWIR2) > 0.03.
     cloud_swir2: Ramp
@@ -121,7 +122,7 @@ L1C = Thresholds(
     haze_red=Ramp(0.06, 0.12),
     cloud_ndvi=Ramp(0.42, 0.36),
     cloud_ndsi=Ramp(-0.24, -0.16),
-    nir_swir=Ramp(0.90, 1.10),
+    nir_swir=Ramp(0.75, 0.95),
     cloud_swir2=Ramp(0.02, 0.04),
     cirrus=Ramp(0.004, 0.020),
     snow_ndsi=Ramp(0.35, 0.50),
