@@ -1,0 +1,93 @@
+"""What a batch works on: the products named by paths, glob patterns, folders and text files of paths.
+
+Every input ends as one product path, in the order given, each once:
+
+- a product (``.SAFE`` folder, its ``MTD_MSIL1C.xml``/``MTD_MSIL2A.xml``, a zipped SAFE) stands for itself;
+- a glob pattern (``*``, ``?``, ``[``; ``**`` recurses) stands for what it matches, sorted, and must match;
+- a folder that is no SAFE product stands for the ``*.SAFE`` and ``*.zip`` entries inside it;
+- any other file is a list: one input per line (``#`` starts a comment), relative to the list's folder.
+
+A path that does not exist stays in the batch: it fails there, named in the summary, without stopping
+the other products.
+"""
+
+from __future__ import annotations
+
+import glob
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..errors import ParameterError
+from ..io.location import PRODUCT_METADATA_NAMES
+
+_GLOB_MAGIC = frozenset("*?[")
+
+
+def product_name(path: str | Path) -> str:
+    """The product's name from its path alone (what its outputs and log file are named after):
+    ``X.SAFE``, ``X.SAFE/MTD_MSIL1C.xml``, ``X.zip`` and ``X.SAFE.zip`` all give ``X``."""
+    path = Path(path)
+    if path.name in PRODUCT_METADATA_NAMES:
+        path = path.parent
+    name = path.name
+    for suffix in (".zip", ".SAFE"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+def _is_product(path: Path) -> bool:
+    # A damaged product must stay a product (and fail, named), never turn into a list or a folder of them.
+    if path.suffix in (".SAFE", ".zip") or path.name in PRODUCT_METADATA_NAMES:
+        return True
+    if path.is_dir():
+        return any((path / name).is_file() for name in PRODUCT_METADATA_NAMES)
+    return zipfile.is_zipfile(path)
+
+
+def _products_in_folder(folder: Path) -> list[Path]:
+    found = sorted(p for p in folder.iterdir() if p.suffix in (".SAFE", ".zip"))
+    if not found:
+        raise ParameterError("folder is no SAFE product and holds no .SAFE folder or .zip file", folder)
+    return found
+
+
+def _read_list(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ParameterError(f"cannot read the list of products ({err})", path) from err
+    entries = (line.split("#", 1)[0].strip() for line in lines)
+    return [str(path.parent / entry) for entry in entries if entry]
+
+
+def _expand(item: str, seen_lists: tuple[Path, ...]) -> Iterable[Path]:
+    if not _GLOB_MAGIC & set(item):
+        yield from _expand_path(Path(item).expanduser(), seen_lists)
+        return
+    matches = sorted(glob.glob(str(Path(item).expanduser()), recursive=True))
+    if not matches:
+        raise ParameterError(f"the pattern {item!r} matches no file or folder")
+    for match in matches:
+        yield from _expand_path(Path(match), seen_lists)
+
+
+def _expand_path(path: Path, seen_lists: tuple[Path, ...]) -> Iterable[Path]:
+    if not path.exists() or _is_product(path):
+        yield path
+    elif path.is_dir():
+        yield from _products_in_folder(path)
+    elif path.resolve() in seen_lists:
+        raise ParameterError("the list of products includes itself", path)
+    else:
+        for entry in _read_list(path):
+            yield from _expand(entry, (*seen_lists, path.resolve()))
+
+
+def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
+    """Every product path the inputs name, in order, each once (see the module docstring)."""
+    products: dict[Path, Path] = {}
+    for item in inputs:
+        for path in _expand(str(item), ()):
+            products.setdefault(path.resolve(), path)
+    return list(products.values())

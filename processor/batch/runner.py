@@ -1,0 +1,180 @@
+"""``run_batch``: every product of a batch as one task on a Dask cluster, then the summary.
+
+A local cluster sized by :mod:`.sizing` is started and stopped by the batch; ``scheduler`` (an address)
+or ``client`` (a :class:`distributed.Client`) use an existing one instead. One batch at a time may
+write into an output folder (a lock file held while it runs; the lock goes with the process, even
+when it is killed).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import OutputError, ParameterError, S2MaskError
+from ..io.atomic import check_output_folder
+from ..masker import Masker
+from ..params import ProcessingParameters
+from .inputs import expand_inputs, product_name
+from .sizing import WorkerPlan, machine_resources, plan_workers, thread_environment, worker_memory_gb
+from .summary import counts, write_summary
+from .task import ProductOutcome, describe, process_product
+
+#: ``progress(outcome, finished, total)``, called as each product finishes.
+Progress = Callable[[ProductOutcome, int, int], None]
+LOCK_NAME = ".s2mask-batch.lock"
+
+
+@dataclass
+class BatchResult:
+    """The outcome of every product in input order, the summary files, the wall time and the plan."""
+
+    outcomes: list[ProductOutcome]
+    summary: dict[str, Path]
+    seconds: float
+    plan: WorkerPlan | None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return counts(self.outcomes)
+
+    @property
+    def failed(self) -> list[ProductOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def _require_distributed() -> None:
+    try:
+        import distributed  # noqa: F401
+    except ImportError as err:
+        raise S2MaskError("s2mask batch needs dask and distributed: pip install 's2mask[batch]'") from err
+
+
+@contextmanager
+def _output_lock(folder: Path) -> Iterator[None]:
+    handle: IO[str] = open(folder / LOCK_NAME, "w")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise OutputError("another s2mask batch is writing into this folder", folder) from err
+        yield
+    finally:
+        handle.close()
+
+
+@contextmanager
+def _cluster(scheduler: str | None, client: Any, plan: WorkerPlan) -> Iterator[Any]:
+    if client is not None:
+        yield client
+        return
+    import dask
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            with Client(scheduler, timeout="30s") as connected:
+                connected.wait_for_workers(1, timeout=60)
+                yield connected
+        except (OSError, TimeoutError) as err:
+            raise ParameterError(f"cannot use the Dask cluster at {scheduler}: {describe(err)}") from err
+        return
+    environment = {**dask.config.get("distributed.nanny.pre-spawn-environ"),
+                   **thread_environment(plan.threads_per_worker)}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environment}), \
+            LocalCluster(n_workers=plan.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                         memory_limit=f"{plan.memory_per_worker_gb}GiB") as cluster, Client(cluster) as local:
+        yield local
+
+
+def _slots_per_host(client: Any) -> dict[str, int]:
+    slots: dict[str, int] = {}
+    for worker in client.scheduler_info(n_workers=-1)["workers"].values():
+        slots[worker["host"]] = slots.get(worker["host"], 0) + worker["nthreads"]
+    return slots
+
+
+def _distinct(paths: list[Path]) -> tuple[list[Path], list[ProductOutcome]]:
+    """Inputs with distinct product names, and a failed outcome for each repeat (they would share outputs)."""
+    first: dict[str, Path] = {}
+    repeats = []
+    for path in paths:
+        name = product_name(path)
+        if name in first:
+            repeats.append(ProductOutcome(name, str(path), "failed",
+                                          error=f"the same product as {first[name]} (their outputs would collide)"))
+        else:
+            first[name] = path
+    return list(first.values()), repeats
+
+
+def run_batch(inputs: Iterable[str | Path], output_dir: str | Path, params: ProcessingParameters | None = None, *,
+              scheduler: str | None = None, client: Any = None, workers: int | None = None,
+              memory_per_worker_gb: float | None = None, force: bool = False, retries: int = 2,
+              retry_delay: float = 5.0, masker: Masker | None = None, progress: Progress | None = None,
+              **overrides: Any) -> BatchResult:
+    """Mask every product that ``inputs`` name (paths, globs, folders, list files) into ``output_dir``.
+
+    Products whose complete outputs exist are skipped (``force`` redoes them); transient errors are
+    retried ``retries`` times; a failing product is reported and never stops the others. Writes
+    ``OUTDIR/logs/<product>.log`` per product and ``OUTDIR/batch_summary.csv``/``.json``. Without
+    ``scheduler`` or ``client`` a local cluster is sized by the rule in :mod:`s2mask.batch.sizing`
+    (``workers`` and ``memory_per_worker_gb`` override it). ``params`` or keyword overrides as in
+    :func:`s2mask.run`; the report is always written (it marks a product complete).
+    """
+    started = time.perf_counter()
+    _require_distributed()
+    params = replace(params, **overrides) if params is not None else ProcessingParameters.from_mapping(overrides)
+    if "report" not in params.outputs:
+        params = replace(params, outputs=(*params.outputs, "report"))
+    if retries < 0:
+        raise ParameterError(f"retries must be 0 or more, got {retries}")
+    every_path = expand_inputs(inputs)
+    paths, outcomes = _distinct(every_path)
+    if not paths:
+        raise ParameterError("no products to process: the inputs name none")
+    folder = check_output_folder(output_dir)
+    plan = None
+    if scheduler is None and client is None:
+        cores, memory = machine_resources()
+        plan = plan_workers(cores, memory, memory_per_worker_gb or worker_memory_gb(params), products=len(paths),
+                            workers=workers)
+    total = len(every_path)
+    if progress:
+        for finished, outcome in enumerate(outcomes, start=1):
+            progress(outcome, finished, total)
+    with _output_lock(folder), _cluster(scheduler, client, plan) as dask_client:
+        from distributed import as_completed
+
+        slots = _slots_per_host(dask_client)
+        batch_id = uuid.uuid4().hex[:8]
+        futures = {dask_client.submit(process_product, str(path), str(folder), params.to_dict(), force=force,
+                                      retries=retries, retry_delay=retry_delay, slots_per_host=slots,
+                                      masker=masker, key=f"s2mask-{product_name(path)}-{batch_id}",
+                                      priority=-index): path
+                   for index, path in enumerate(paths)}
+        try:
+            for future in as_completed(futures):
+                path = futures[future]
+                try:
+                    outcome = future.result()
+                except Exception as err:  # the worker died too often, or the task could not run at all
+                    outcome = ProductOutcome(product_name(path), str(path), "failed", error=describe(err))
+                outcomes.append(outcome)
+                if progress:
+                    progress(outcome, len(outcomes), total)
+        except BaseException:
+            dask_client.cancel(list(futures))
+            raise
+    order = {str(path): index for index, path in enumerate(every_path)}
+    outcomes.sort(key=lambda outcome: order[outcome.path])
+    seconds = time.perf_counter() - started
+    summary = write_summary(folder, outcomes, params=params, seconds=seconds, plan=plan,
+                            scheduler=scheduler or ("client" if client is not None else "local"))
+    return BatchResult(outcomes, summary, seconds, plan)

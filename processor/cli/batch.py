@@ -1,0 +1,71 @@
+"""``s2mask batch INPUT... -o OUTDIR``: mask many products on a Dask cluster, resumably."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..batch import ProductOutcome, format_table, run_batch
+from ..batch.runner import Progress
+from .options import add_parameter_options, parameters_from_args
+from .progress import ProgressBar
+
+NAME = "batch"
+HELP = ("Mask many products on a Dask cluster (local by default): skips finished products, retries transient "
+        "failures, logs each product, writes a summary CSV/JSON.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="a product (.SAFE folder, its MTD file, a zipped "
+                        "SAFE), a glob pattern, a folder of products, or a text file listing any of these")
+    parser.add_argument("--output", "-o", type=Path, required=True, help="output folder (also gets logs/ and "
+                        "batch_summary.csv/.json)")
+    parser.add_argument("--force", action="store_true", help="process products whose complete outputs exist again")
+    parser.add_argument("--retries", type=int, default=2, help="retries of a product after a transient error "
+                        "(I/O, lost worker); bad input fails at once (default 2)")
+    parser.add_argument("--retry-delay", type=float, default=5.0, metavar="SECONDS",
+                        help="wait before the first retry, doubled for each further one (default 5)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress and no table")
+    cluster = parser.add_argument_group("cluster")
+    cluster.add_argument("--scheduler", metavar="ADDRESS", help="use the running Dask cluster at ADDRESS "
+                         "(tcp://host:8786) instead of starting a local one")
+    cluster.add_argument("--workers", type=int, help="local workers (default: min(cores, memory GB // memory "
+                         "per worker GB)); each gets cores // workers threads")
+    cluster.add_argument("--memory-per-worker", type=float, metavar="GB", help="peak memory of one product, "
+                         "for the sizing rule (default: by resolution, e.g. 2.5 GB at 20 m)")
+    add_parameter_options(parser)
+
+
+def _reporter(quiet: bool) -> tuple[ProgressBar | None, Progress | None]:
+    """A progress bar on a terminal; one line per finished product otherwise (logs of unattended runs)."""
+    if quiet:
+        return None, None
+    bar = ProgressBar("batch", stream=sys.stderr)
+
+    def report(outcome: ProductOutcome, finished: int, total: int) -> None:
+        if bar.interactive:
+            bar.update(finished, total)
+        else:
+            detail = f" {outcome.error}" if outcome.error else f" {outcome.seconds:.1f} s"
+            print(f"[{finished}/{total}] {outcome.status:<7} {outcome.product}{detail}", file=sys.stderr, flush=True)
+
+    return bar, report
+
+
+def main(args: argparse.Namespace) -> int:
+    params = parameters_from_args(args)
+    bar, report = _reporter(args.quiet)
+    result = run_batch(args.inputs, args.output, params, scheduler=args.scheduler, workers=args.workers,
+                       memory_per_worker_gb=args.memory_per_worker, force=args.force, retries=args.retries,
+                       retry_delay=args.retry_delay, progress=report)
+    if bar:
+        bar.close()
+    if not args.quiet:
+        print(format_table(result.outcomes, result.seconds))
+        print(f"summary: {result.summary['csv']} and {result.summary['json']}; logs in {args.output / 'logs'}")
+    if result.failed:
+        print(f"s2mask batch: {len(result.failed)} product(s) failed; see the summary and their logs",
+              file=sys.stderr)
+        return 1
+    return 0
