@@ -17,7 +17,7 @@ from pathlib import Path
 from ..io.atomic import OutputStage, output_errors
 from ..params import ProcessingParameters
 from .sizing import WorkerPlan
-from .task import ProductOutcome
+from .task import ProductOutcome, remove_stale_staging
 
 STATUSES = ("done", "skipped", "failed")
 SUMMARY_NAME = "batch_summary"
@@ -65,6 +65,7 @@ def write_summary(folder: str | Path, outcomes: Sequence[ProductOutcome], *, par
         "products": [asdict(outcome) for outcome in outcomes],
     }
     names = {"csv": f"{SUMMARY_NAME}.csv", "json": f"{SUMMARY_NAME}.json"}
+    remove_stale_staging(folder, SUMMARY_NAME)  # of a batch killed while it wrote its summary
     with OutputStage(folder, SUMMARY_NAME) as stage:
         with output_errors(stage.final_path(names["csv"])), \
                 open(stage.path(names["csv"]), "w", newline="", encoding="utf-8") as handle:
