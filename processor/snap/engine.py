@@ -1,0 +1,116 @@
+"""What the S2Mask operator computes for one GPF tile: the classes ``s2mask run`` writes for those pixels.
+
+GPF asks for one rectangle at a time and cannot show a tile call the whole product, while a masker
+may finish with a whole-tile step (the physics model projects cloud shadows across the tile).
+:class:`TileComputer` therefore works in one of two ways, chosen by the masker:
+
+* a masker without whole-tile layers (``tile_layers`` empty) is run per GPF tile on the tile grown by
+  the masker's halo (clipped to the image, as :func:`s2mask.grid.iter_blocks` clips it), then cropped;
+* a masker with whole-tile layers is run once, at the first tile call, over the whole mask grid in
+  ``block_size`` blocks exactly as ``s2mask run`` does, finished with the tile geometry, and kept as
+  compact uint8 layers that later tile calls cut from. That first call takes the whole processing time;
+  GPF serialises Python tile calls anyway (shared/snap.md section 1.1).
+
+Either way the bands come through :func:`s2mask.pipeline.read_bands` and the prediction through
+:func:`s2mask.masker.predict_block`, the functions ``s2mask run`` uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..classes import MaskClass
+from ..grid import Grid, Window, iter_blocks
+from ..io.geotiff import PROBABILITY_NODATA
+from ..io.writers import encode_probabilities
+from ..masker import Masker, TileGeometry, predict_block, require_bands, select_masker
+from ..params import ProcessingParameters
+from ..pipeline import TileLayers, read_bands
+from .source import GridSource
+
+
+@dataclass
+class TileResult:
+    """The uint8 classes of a window and, when asked for, uint8 probabilities (k, h, w) in 0..100 for
+    classes 1..6 (255 where the class is NO_DATA), as ``s2mask run`` writes them."""
+
+    classes: np.ndarray
+    probabilities: np.ndarray | None = None
+
+
+class TileComputer:
+    """Classes (and probabilities) of any window of the mask grid of ``source``.
+
+    ``geometry`` gives the tile's mean sun and view angles when a whole-tile step needs them;
+    ``masker`` replaces the model chosen by ``params.model`` (as ``run(masker=...)`` does).
+    """
+
+    def __init__(self, source: GridSource, params: ProcessingParameters, geometry: Callable[[], TileGeometry],
+                 *, probabilities: bool = False, masker: Masker | None = None):
+        self.source = source
+        self.params = params
+        self.grid: Grid = source.grid(params.resolution)
+        self.geometry = geometry
+        self.probabilities = probabilities
+        if params.super_resolution:
+            source.require_native_grids()
+        self.masker = masker or select_masker(params.model, source.level, source.bands, params.device,
+                                              params.threads)
+        require_bands(self.masker.bands, source.bands, self.masker.model_id)
+        self.halo = self.masker.halo
+        if params.super_resolution:
+            from ..superres import HALO_10M
+
+            self.halo += HALO_10M
+        self._whole: TileLayers | None = None
+        self._classes: np.ndarray | None = None
+
+    @property
+    def whole_tile(self) -> bool:
+        """True when the masker finishes over the whole tile (computed once, then cut per GPF tile)."""
+        return bool(self.masker.tile_layers)
+
+    def compute(self, window: Window) -> TileResult:
+        """The result for ``window`` (rows/columns of the mask grid)."""
+        if self.whole_tile:
+            return self._cut(window)
+        outer = window.padded(self.halo, self.grid.full_window)
+        classes, prediction = self._predict(outer)
+        core = window.relative_to(outer)
+        classes = classes[core]
+        probabilities = (encode_probabilities(prediction.probabilities[(slice(1, None), *core)], classes)
+                         if self.probabilities else None)
+        return TileResult(classes, probabilities)
+
+    def release(self) -> None:
+        """Drop the whole-tile layers (GPF's dispose)."""
+        self._whole = self._classes = None
+
+    def _predict(self, window: Window) -> tuple:
+        bands = read_bands(self.source, self.masker.bands, self.grid, window, self.params)
+        return predict_block(self.masker, bands, level=self.source.level, resolution=self.params.resolution,
+                             **self.source.angles(self.params.resolution, window))
+
+    def _cut(self, window: Window) -> TileResult:
+        if self._classes is None:
+            self._run_whole_tile()
+        classes = self._classes[window.slices]
+        probabilities = None
+        if self.probabilities:
+            stored = self._whole.probabilities[(slice(None), *window.slices)]
+            nodata = np.uint8(PROBABILITY_NODATA)
+            probabilities = np.where(classes == MaskClass.NO_DATA, nodata, stored).astype(np.uint8)
+        return TileResult(classes, probabilities)
+
+    def _run_whole_tile(self) -> None:
+        layers = TileLayers(self.grid, self.masker, self.probabilities, ndvi=False)
+        for block in iter_blocks(self.grid, self.params.block_size, self.halo):
+            classes, prediction = self._predict(block.outer)
+            core = block.core_in_outer
+            layers.store(block.core, core, classes[core], prediction.probabilities, prediction.layers, None)
+        finished = self.masker.finish(layers.classes, layers.masker_layers, self.geometry())
+        finished[layers.classes == MaskClass.NO_DATA] = MaskClass.NO_DATA
+        self._whole, self._classes = layers, np.ascontiguousarray(finished, dtype=np.uint8)
