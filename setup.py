@@ -16,9 +16,12 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11",
-    package_dir={"s2mask": "processor"},
-    packages=["s2mask", *(f"s2mask.{name}" for name in find_packages("processor"))],
-    package_data={"s2mask.weights": ["*.pt", "*.json", "README.md"]},
+    # The SNAP module's files travel inside the package (s2mask/snap_plugin/) so that snap-install and
+    # snap-package work from an ordinary install; they are data for SNAP, not modules of s2mask.
+    package_dir={"s2mask": "processor", "s2mask.snap_plugin": "snap_plugin"},
+    packages=["s2mask", *(f"s2mask.{name}" for name in find_packages("processor")), "s2mask.snap_plugin"],
+    package_data={"s2mask.weights": ["*.pt", "*.json", "README.md"],
+                  "s2mask.snap_plugin": ["*.py", "*.xml", "META-INF/services/*", "README.md"]},
     install_requires=[
         "numpy>=1.24",
         "torch>=2.1",
