@@ -35,7 +35,8 @@ setup(
     extras_require={
         "test": ["pytest>=7", "ruff>=0.4", "h5py>=3.8"],
         "batch": ["dask[distributed]>=2024.1"],
-        "peers": ["s2cloudless>=1.7", "ukis-csmask>=1.0"],
+        # ukis-csmask's [cpu] extra brings ONNX Runtime, without which it does not import.
+        "peers": ["s2cloudless>=1.7", "ukis-csmask[cpu]>=1.0"],
     },
     entry_points={"console_scripts": ["s2mask = s2mask.cli:main"]},
     classifiers=[
