@@ -9,8 +9,8 @@ orthorectified image. Image rows grow southward, so north is -row.
 
 As in Fmask ([ZW12] section 2.2.3, [Q19]), every cloud object is shifted for heights from
 :data:`MIN_CLOUD_HEIGHT` to :data:`MAX_CLOUD_HEIGHT`; the similarity of a projection is the fraction of
-its pixels that fall on the potential-shadow layer, leaving out pixels that land on clouds (a shadow
-there cannot be seen, so they count neither way) or outside the image. Each object keeps the height of
+its pixels that fall on the potential-shadow layer (water counts half: it is dark anyway), leaving
+out pixels that land on clouds (a shadow there cannot be seen) or outside the image. Each object keeps the height of
 highest similarity if that reaches :data:`MIN_SIMILARITY`; its projected footprint becomes
 CLOUD_SHADOW where the pixel is dark enough. The search runs on a grid of about
 :data:`MATCH_RESOLUTION` metres; the footprint is painted at full resolution.
@@ -31,6 +31,9 @@ MIN_SIMILARITY = 0.3
 #: Least fraction of a projection that must land on visible (cloud-free, in-image) pixels for its
 #: similarity to mean something (s2mask).
 MIN_VISIBLE = 0.25
+#: Pixels per object that the matching looks at (a regular sample of larger objects): similarity is a
+#: fraction, which a few thousand pixels measure to about 1 % (s2mask).
+MAX_SAMPLES = 3000
 #: Thin cloud within this distance (metres) of an opaque cloud is taken as its edge, at its height.
 RIM_WIDTH = 150.0
 #: Pixel size of the matching grid, metres (s2mask: 60 m keeps a 5490 x 5490 tile under a few seconds).
@@ -39,6 +42,9 @@ MATCH_RESOLUTION = 60.0
 #: matched footprint needs to become CLOUD_SHADOW (s2mask; the second is lower, as a hysteresis).
 MATCH_DARKNESS = 0.4
 SHADOW_DARKNESS = 0.25
+#: What a pixel of the WATER class counts for in the matching (s2mask): water is as dark as a shadow
+#: and shadowed soil passes the water tests, so it is neither evidence for nor against.
+WATER_MATCH = 0.5
 
 _CLOUDS = (MaskClass.CLOUD, MaskClass.THIN_CLOUD)
 _EIGHT = np.ones((3, 3), dtype=bool)
@@ -94,34 +100,59 @@ def cloud_objects(opaque: np.ndarray, cloudy: np.ndarray, rim: int) -> tuple[np.
     return labels, count + extra
 
 
-def match_heights(cloud: np.ndarray, dark: np.ndarray, labels: np.ndarray, count: int,
-                  drow: np.ndarray, dcol: np.ndarray) -> np.ndarray:
-    """Best height (metres) per object (index 0 unused; NaN where nothing matches) on one grid.
+def search_heights(drow: np.ndarray, dcol: np.ndarray) -> np.ndarray:
+    """Heights (metres) from :data:`MIN_CLOUD_HEIGHT` to :data:`MAX_CLOUD_HEIGHT`, stepping about one pixel
+    of shift for the object that moves fastest, so that no position is skipped."""
+    step = 1.0 / max(float(np.max(np.hypot(drow[1:], dcol[1:]))), 1e-9)
+    return np.arange(MIN_CLOUD_HEIGHT, MAX_CLOUD_HEIGHT + step, step)
 
-    ``drow``/``dcol`` are per-object shifts per metre of height. The heights tried step by about one
-    pixel of shift, so that no position is skipped.
-    """
+
+def _sample_pixels(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, columns and labels of the labelled pixels, thinned to about :data:`MAX_SAMPLES` per object
+    (every k-th pixel in row order, so the sample spreads over the whole object)."""
     rows, cols = np.nonzero(labels)
     objects = labels[rows, cols]
-    height, width = labels.shape
-    step = 1.0 / max(float(np.max(np.hypot(drow[1:], dcol[1:]))), 1e-9)
-    heights = np.arange(MIN_CLOUD_HEIGHT, MAX_CLOUD_HEIGHT + step, step)
-    sizes = np.bincount(objects, minlength=count + 1).astype(np.float64)
+    sizes = np.bincount(objects, minlength=count + 1)
+    stride = np.maximum(sizes // MAX_SAMPLES, 1)
+    if stride.max() == 1:
+        return rows, cols, objects
+    order = np.argsort(objects, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    rank = np.empty(objects.size, dtype=np.int64)
+    rank[order] = np.arange(objects.size) - starts[objects[order]]
+    keep = rank % stride[objects] == 0
+    return rows[keep], cols[keep], objects[keep]
+
+
+def match_heights(hidden: np.ndarray, evidence: np.ndarray, labels: np.ndarray, drow: np.ndarray, dcol: np.ndarray,
+                  candidates: np.ndarray, min_similarity: float = MIN_SIMILARITY) -> np.ndarray:
+    """The best of the ``candidates`` heights (n, objects + 1; NaN = skip) for each object of ``labels``.
+
+    ``hidden`` marks pixels where a shadow cannot be seen (clouds), ``evidence`` (0..1) how much a pixel
+    looks like a shadow; ``drow``/``dcol`` are per-object shifts in pixels per metre of height. Returns
+    heights per object (index 0 unused), NaN where no candidate reaches ``min_similarity``.
+    """
+    rows, cols, objects = _sample_pixels(labels, candidates.shape[1] - 1)
+    count = candidates.shape[1] - 1
+    sizes = np.bincount(objects, minlength=count + 1)
     best = np.full(count + 1, np.nan)
-    best_similarity = np.full(count + 1, MIN_SIMILARITY)
+    best_similarity = np.full(count + 1, min_similarity)
     shift_row, shift_col = drow[objects], dcol[objects]
-    for h in heights:
-        target_row = np.rint(rows + h * shift_row).astype(np.int64)
-        target_col = np.rint(cols + h * shift_col).astype(np.int64)
-        inside = (target_row >= 0) & (target_row < height) & (target_col >= 0) & (target_col < width)
+    for heights in candidates:
+        tried = np.isfinite(heights)
+        height = np.where(tried, heights, 0.0)[objects]
+        target_row = np.rint(rows + height * shift_row).astype(np.int64)
+        target_col = np.rint(cols + height * shift_col).astype(np.int64)
+        inside = ((target_row >= 0) & (target_row < labels.shape[0]) & (target_col >= 0)
+                  & (target_col < labels.shape[1]))
         target_row, target_col, owner = target_row[inside], target_col[inside], objects[inside]
-        visible = ~cloud[target_row, target_col]
+        visible = ~hidden[target_row, target_col]
         owner = owner[visible]
         seen = np.bincount(owner, minlength=count + 1)
-        matched = np.bincount(owner[dark[target_row[visible], target_col[visible]]], minlength=count + 1)
+        matched = np.bincount(owner, weights=evidence[target_row[visible], target_col[visible]], minlength=count + 1)
         similarity = matched / np.maximum(seen, 1)
-        better = (similarity > best_similarity) & (seen >= MIN_VISIBLE * sizes)
-        best[better] = h
+        better = tried & (similarity > best_similarity) & (seen >= MIN_VISIBLE * sizes)
+        best[better] = heights[better]
         best_similarity[better] = similarity[better]
     best[0] = np.nan
     return best
@@ -145,28 +176,43 @@ def shadow_pass(classes: np.ndarray, potential_shadow: np.ndarray, *, sun_zenith
     if not cloud.any():
         return result
     factor = max(1, int(round(MATCH_RESOLUTION / resolution)))
+    # Water is dark with or without a shadow (and shadowed soil passes the water tests): it counts as
+    # half a match, so that a lake cannot outbid a shadow on land.
+    water = classes == MaskClass.WATER
     cloud_coarse = _block_reduce(cloud, factor, "max")
-    dark_coarse = _block_reduce(potential, factor, "mean") >= MATCH_DARKNESS
+    evidence_coarse = np.where(_block_reduce(water, factor, "mean") >= 0.5, np.float32(WATER_MATCH),
+                               (_block_reduce(potential, factor, "mean") >= MATCH_DARKNESS).astype(np.float32))
     labels, count = cloud_objects(_block_reduce(classes == MaskClass.CLOUD, factor, "max"), cloud_coarse,
                                   max(1, int(round(RIM_WIDTH / (resolution * factor)))))
     angles = (sun_zenith, sun_azimuth, view_zenith, view_azimuth)
     drow, dcol = _per_object_direction(angles, labels, count, factor, resolution)
-    heights = match_heights(cloud_coarse, dark_coarse, labels, count, drow, dcol)
-    found = np.isfinite(heights)
-    if not found.any():
+    heights = search_heights(drow, dcol)
+    coarse = match_heights(cloud_coarse, evidence_coarse, labels, drow, dcol,
+                           np.broadcast_to(heights[:, None], (heights.size, count + 1)))
+    if not np.isfinite(coarse).any():
         return result
-    # Paint each matched object's full-resolution cloud pixels at its shift (in full-grid pixels).
-    shift_row = np.where(found, np.nan_to_num(heights) * drow * factor, 0.0)
-    shift_col = np.where(found, np.nan_to_num(heights) * dcol * factor, 0.0)
-    rows, cols = np.nonzero(cloud)
-    owner = labels[rows // factor, cols // factor]
+    # Refine each match on the full grid, within a step of the coarse height either side.
+    full_labels = np.where(cloud, _upsample_nearest(labels, factor, classes.shape), 0)
+    drow, dcol = drow * factor, dcol * factor
+    offsets = np.arange(-factor, factor + 1) * (heights[1] - heights[0]) / factor if heights.size > 1 else np.zeros(1)
+    evidence = np.where(water, np.float32(WATER_MATCH), (potential >= MATCH_DARKNESS).astype(np.float32))
+    fine = match_heights(cloud, evidence, full_labels, drow, dcol,
+                         coarse[None, :] + offsets[:, None], min_similarity=0.0)
+    found = np.isfinite(fine)
+    rows, cols = np.nonzero(full_labels)
+    owner = full_labels[rows, cols]
     keep = found[owner]
     rows, cols, owner = rows[keep], cols[keep], owner[keep]
-    target_row = rows + np.rint(shift_row[owner]).astype(np.int64)
-    target_col = cols + np.rint(shift_col[owner]).astype(np.int64)
+    target_row = rows + np.rint(fine[owner] * drow[owner]).astype(np.int64)
+    target_col = cols + np.rint(fine[owner] * dcol[owner]).astype(np.int64)
     inside = (target_row >= 0) & (target_row < classes.shape[0]) & (target_col >= 0) & (target_col < classes.shape[1])
     footprint = np.zeros(classes.shape, dtype=bool)
     footprint[target_row[inside], target_col[inside]] = True
     shadow = footprint & ~cloud & (classes != MaskClass.NO_DATA) & (potential >= SHADOW_DARKNESS)
     result[shadow] = MaskClass.CLOUD_SHADOW
     return result
+
+
+def _upsample_nearest(coarse: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
+    """Each coarse cell repeated over its ``factor`` x ``factor`` block, cut to ``shape``."""
+    return np.repeat(np.repeat(coarse, factor, axis=0), factor, axis=1)[: shape[0], : shape[1]]

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bands import NATIVE_RESOLUTION
+from ..bands import ALL_BANDS, L2A_BANDS, NATIVE_RESOLUTION
 from ..classes import MaskClass
-from ..resample import downsample_mean
+from ..resample import downsample_mean, resample_to_resolution
 from .spectra import DIFFUSE_FRACTION, SURFACE_SPECTRA, band_position, from_toa, to_toa
 
 SURFACES: tuple[str, ...] = tuple(SURFACE_SPECTRA)
@@ -98,6 +98,14 @@ class Scene:
     def band(self, band: str, level: str = "L1C") -> np.ndarray:
         """Reflectance of ``band`` on its native grid: the area mean of the 10 m rendering."""
         return downsample_mean(self.render(band, level), NATIVE_RESOLUTION[band] // 10)
+
+    def bands_at(self, resolution: int, level: str = "L1C",
+                 bands: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+        """Every band (default: those of ``level``) on the ``resolution`` grid, as the SAFE reader brings
+        them there: area mean of finer native grids, bilinear interpolation of coarser ones."""
+        names = bands or (ALL_BANDS if level == "L1C" else L2A_BANDS)
+        return {name: resample_to_resolution(self.band(name, level), NATIVE_RESOLUTION[name], resolution)
+                for name in names}
 
 
 #: Rows per strip when filling full-tile layers, so that temporaries stay small (a 10980 x 10980 float32
