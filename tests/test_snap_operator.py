@@ -63,6 +63,16 @@ def test_multi_size_reader_product_gives_the_classes_of_run(op_module, cloudy_l1
     assert source_reads(context, "B2") == [(0, 0, 240, 240)] and source_reads(context, "B1") == [(0, 0, 40, 40)]
 
 
+def test_l2a_reader_product_gives_the_classes_of_run(op_module, tmp_path):
+    scene = cloudy_scene(120, 120, seed=8, sun_zenith=30.0, sun_azimuth=140.0, nodata_fraction=0.1)
+    l2a = write_product(scene, tmp_path / "l2a", level="L2A")
+    classes, _ = run_classes(l2a, tmp_path / "out", model="physics", resolution=20)
+    product = reader_product(l2a)
+    assert product.product_type == "S2_MSI_Level-2A" and "B10" not in product.bands
+    target, _ = operator_output(op_module, product, 25, model="physics", resolution=20)
+    np.testing.assert_array_equal(target.bands["s2mask_class"].values, classes)
+
+
 @pytest.mark.parametrize("resolution", [10, 60])
 def test_multi_size_at_10_and_60_m(op_module, cloudy_l1c, tmp_path, resolution):
     classes, _ = run_classes(cloudy_l1c, tmp_path, model="physics", resolution=resolution)
