@@ -209,7 +209,7 @@ def alcd() -> list[RealScene]:
         product = open_product(path)
         bands, transform = {}, None
         for name in product.bands:
-            relative = product.band_files(name)[10]
+            relative = next(iter(product.band_files(name).values()))  # every crop is at 10 m
             dataset = gdal.Open(product.location.gdal_path(relative))
             transform = dataset.GetGeoTransform()
             bands[name] = _dn_to_reflectance(dataset.ReadAsArray(), product.offset(name),
