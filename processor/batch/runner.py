@@ -24,7 +24,7 @@ from ..params import ProcessingParameters
 from .inputs import expand_inputs, product_name
 from .sizing import WorkerPlan, machine_resources, plan_workers, thread_environment, worker_memory_gb
 from .summary import counts, write_summary
-from .task import ProductOutcome, describe, process_product
+from .task import ProductLog, ProductOutcome, describe, process_product
 
 #: ``progress(outcome, finished, total)``, called as each product finishes.
 Progress = Callable[[ProductOutcome, int, int], None]
@@ -79,11 +79,15 @@ def _cluster(scheduler: str | None, client: Any, plan: WorkerPlan) -> Iterator[A
 
     if scheduler is not None:
         try:
-            with Client(scheduler, timeout="30s") as connected:
-                connected.wait_for_workers(1, timeout=60)
-                yield connected
+            connected = Client(scheduler, timeout="30s")
         except (OSError, TimeoutError) as err:
-            raise ParameterError(f"cannot use the Dask cluster at {scheduler}: {describe(err)}") from err
+            raise ParameterError(f"cannot reach the Dask scheduler at {scheduler}: {describe(err)}") from err
+        with connected:
+            try:
+                connected.wait_for_workers(1, timeout=60)
+            except TimeoutError as err:
+                raise ParameterError(f"the Dask cluster at {scheduler} has no worker (waited 60 s)") from err
+            yield connected
         return
     environment = {**dask.config.get("distributed.nanny.pre-spawn-environ"),
                    **thread_environment(plan.threads_per_worker)}
@@ -166,6 +170,7 @@ def run_batch(inputs: Iterable[str | Path], output_dir: str | Path, params: Proc
                     outcome = future.result()
                 except Exception as err:  # the worker died too often, or the task could not run at all
                     outcome = ProductOutcome(product_name(path), str(path), "failed", error=describe(err))
+                    ProductLog(folder, outcome.product).write(f"failed on the cluster: {outcome.error}")
                 outcomes.append(outcome)
                 if progress:
                     progress(outcome, len(outcomes), total)

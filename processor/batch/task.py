@@ -151,11 +151,7 @@ def process_product(path: str, output_dir: str, params: Mapping[str, Any], *, fo
     log = ProductLog(output_dir, name)
     started = time.perf_counter()
     log.write(f"task started on {socket.gethostname()} (pid {os.getpid()}): {path}")
-    try:
-        chosen = _task_params(params, slots_per_host or {})
-    except S2MaskError as err:
-        log.write(f"failed: {describe(err)}")
-        return ProductOutcome(name, path, "failed", 0.0, None, 0, describe(err))
+    chosen = _task_params(params, slots_per_host or {})
     attempt = 0
     while True:
         attempt += 1

@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="a product (.SAFE folder, its MTD file, a zipped "
                         "SAFE), a glob pattern, a folder of products, or a text file listing any of these")
     parser.add_argument("--output", "-o", type=Path, required=True, help="output folder (also gets logs/ and "
-                        "batch_summary.csv/.json)")
+                        "batch_summary.csv/.json); the report output is always written: it marks a product done")
     parser.add_argument("--force", action="store_true", help="process products whose complete outputs exist again")
     parser.add_argument("--retries", type=int, default=2, help="retries of a product after a transient error "
                         "(I/O, lost worker); bad input fails at once (default 2)")
