@@ -14,6 +14,7 @@ from esa_snappy import Product, ProductData, ProductUtils, jpy
 
 from s2mask.bands import ALL_BANDS
 from s2mask.classes import CLASS_TABLE
+from s2mask.errors import ParameterError
 from s2mask.grid import Window
 from s2mask.io.dimap import CLASS_BAND, MASK_TRANSPARENCY, mask_name, probability_band
 from s2mask.io.geotiff import PROBABILITY_NODATA
@@ -42,7 +43,7 @@ class S2MaskOp:
     def initialize(self, context):
         source = context.getSourceProduct(SOURCE_NAME) or context.getSourceProduct()
         if source is None:
-            raise RuntimeError("S2Mask needs a source product (a Sentinel-2 L1C or L2A product)")
+            raise ParameterError("S2Mask needs a source product (a Sentinel-2 L1C or L2A product)")
         params = processing_parameters({p.name: context.getParameter(p.name) for p in snap_parameters()
                                         if p.field is not None})
         bands = _source_bands(source)
@@ -70,7 +71,7 @@ class S2MaskOp:
         reference = next((band for name, band in bands.items() if name in ALL_BANDS
                           and (band.getRasterWidth(), band.getRasterHeight()) == (grid.width, grid.height)), None)
         if reference is None:
-            raise RuntimeError(f"no band of {source.getName()} lies on the {grid.resolution:g} m grid: set the "
+            raise ParameterError(f"no band of {source.getName()} lies on the {grid.resolution:g} m grid: set the "
                                "resolution parameter to the source's pixel size, or give S2Mask the product of "
                                "SNAP's Sentinel-2 reader")
         target = Product(f"{source.getName()}_s2mask", "S2MASK", grid.width, grid.height)

@@ -10,7 +10,7 @@ import pytest
 from osgeo import gdal
 from scipy import ndimage
 from snapstub import context_for, load_operator
-from snapstub.gpf import run_operator
+from snapstub.gpf import ProductUtils, run_operator
 from snapstub.java import JavaError, ProductData, check_java_array
 from snapstub.products import reader_product, resampled_product
 
@@ -136,6 +136,7 @@ def test_target_product_structure(op_module, cloudy_l1c):
     assert target.tile_size == (256, 256)
     assert target.geocoding is product.bands["B5"].geocoding  # a band whose native grid is the mask grid
     assert target.start_time == product.start_time and target.start_time is not None
+    assert ("copyTimeInformation", product, target) in ProductUtils.calls
     band = target.bands["s2mask_class"]
     assert list(target.bands) == ["s2mask_class"] and band.data_type == ProductData.TYPE_UINT8
     coding = band.properties["SampleCoding"]
@@ -173,7 +174,7 @@ def test_super_resolution_refuses_an_already_resampled_product(op_module, cloudy
 
 def test_a_resolution_the_resampled_source_does_not_have_is_refused(op_module, cloudy_l1c):
     context = context_for(resampled_product(cloudy_l1c, 20), model="physics", resolution=60)
-    with pytest.raises(RuntimeError, match="no band .* lies on the 60 m grid"):
+    with pytest.raises(ParameterError, match="no band .* lies on the 60 m grid"):
         op_module.S2MaskOp().initialize(context)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from ..bands import ALL_BANDS, BANDS_10M
 from ..errors import MissingBandError, ParameterError, ProductFormatError
 from ..grid import Grid, Window
+from ..io.safe import angle_on_grid
 from ..io.tile_mtd import AngleGrid
 from ..masker import TileGeometry
 from ..resample import coarse_window_for, downsample_mean, upsample_margin, upsample_window
@@ -84,6 +85,7 @@ class GridSource:
         """The mask grid at ``resolution``: the extent of the finest band divided into those pixels."""
         finest = min(self.bands, key=lambda band: self.rasters[band].resolution)
         raster = self.rasters[finest]
+        # The CRS stays with SNAP's geocoding: the pipeline's functions use only the shape and pixel size.
         base = Grid("", raster.x0, raster.y0, float(self.resolution_of(finest)), raster.width, raster.height)
         return base.at_resolution(resolution)
 
@@ -94,8 +96,8 @@ class GridSource:
 
     def require_native_grids(self) -> None:
         """Super-resolution needs the 20 m and 60 m bands as measured, not already interpolated."""
-        coarse = [band for band in self.bands if band not in BANDS_10M and self.resolution_of(band) == 10]
-        if coarse or not self.at_native_resolutions:
+        sharpened = [band for band in self.bands if band not in BANDS_10M and self.resolution_of(band) == 10]
+        if sharpened or not self.at_native_resolutions:
             raise ParameterError("super-resolution needs the bands on their native 10/20/60 m grids: give S2Mask "
                                  "the product of SNAP's Sentinel-2 reader, without S2Resampling before it")
 
@@ -119,8 +121,6 @@ class GridSource:
                 for key, name in self._angle_names().items()}
 
     def _angle(self, name: str, circular: bool, resolution: int, window: Window) -> np.ndarray:
-        from ..io.safe import angle_on_grid
-
         raster = self.rasters[name]
         if abs(raster.resolution - resolution) < 1e-6:
             return np.asarray(self.fetch(name, window), dtype=np.float32)
