@@ -1,6 +1,6 @@
 """Loaders of the real data folders (skipped when ../shared/data is absent)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -52,7 +52,7 @@ def test_19udp_l1c_with_no_data_and_computed_sun():
 
 def test_solar_angles_match_the_29rkh_metadata():
     # 29RKH centre (about 24.80 N, 11.42 W) at 2020-02-19T11:34:25Z: STAC says elevation 48.29, azimuth 147.67.
-    zenith, azimuth = realdata.solar_angles(datetime(2020, 2, 19, 11, 34, 25, tzinfo=timezone.utc), 24.80, -11.42)
+    zenith, azimuth = realdata.solar_angles(datetime(2020, 2, 19, 11, 34, 25, tzinfo=UTC), 24.80, -11.42)
     assert zenith == pytest.approx(90 - 48.29, abs=0.5) and azimuth == pytest.approx(147.67, abs=0.5)
 
 
