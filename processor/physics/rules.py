@@ -8,7 +8,7 @@ Sen2Cor's cloud probability; classes compete in :mod:`s2mask.physics.spectral`.
 - opaque cloud: bright in the visible, flat (whiteness), blue excess (HOT), not vegetation (NDVI),
   not soil (NDSI), not rock or sand (NIR/SWIR1), not water (SWIR2);
 - thin cloud: cirrus at 1375 nm, or haze (HOT) with some cloud brightness, where not opaque;
-- snow: NDSI, NIR, green, dark SWIR2, and no cirrus signal (snow is invisible at 1375 nm);
+- snow: NDSI, NIR, green and blue brightness, blue/red ratio, dark SWIR2, and no cirrus signal;
 - water: the two clauses of Fmask's water test or dark SWIR1 (turbid water), and MNDWI (or NDWI);
 - potential shadow: dark NIR and SWIR1 (the geometric matching happens in :mod:`.shadow`).
 """
@@ -125,7 +125,9 @@ def _snow(runner: _TestRunner, t: Thresholds, ndsi: np.ndarray | None) -> np.nda
         return np.zeros(runner.spectra.shape, dtype=np.float32)
     run = runner.run
     return _product(runner.spectra.shape, t.snow_ndsi(ndsi), run("snow_nir", (NIR_BANDS,), t.snow_nir),
-                    run("snow_green", ("B3",), t.snow_green), run("snow_swir2", ("B12",), t.snow_swir2))
+                    run("snow_green", ("B3",), t.snow_green), run("snow_swir2", ("B12",), t.snow_swir2),
+                    run("snow_blue", ("B2",), t.snow_blue),
+                    run("snow_blue_red", ("B2", "B4"), lambda blue, red: t.snow_blue_red(ratio(blue, red))))
 
 
 def _water(runner: _TestRunner, t: Thresholds, ndvi: np.ndarray | None, ndsi: np.ndarray | None) -> np.ndarray:

@@ -87,6 +87,11 @@ class Thresholds:
     snow_green: Ramp
     #: SWIR2 (B12) of snow, which ice absorbs: [S2C] T1_B12 = 0.25, T2_B12 = 0.12 (decreasing).
     snow_swir2: Ramp
+    #: Blue (B2) of snow: [S2C] snow filter 3, T1_B02 = 0.18, T2_B02 = 0.22.
+    snow_blue: Ramp
+    #: Blue/red ratio B2/B4 of snow, whose reflectance falls with wavelength (turbid water, tidal flats and
+    #: bright soils rise): [S2C] snow filter 4, T1_R_B02_B04 = 0.85, T2_R_B02_B04 = 0.95.
+    snow_blue_red: Ramp
     # --- water ----------------------------------------------------------------------------------
     #: [ZW12] water test, first clause: NDVI < 0.01 and NIR < 0.11.
     water_ndvi: Ramp
@@ -129,6 +134,8 @@ L1C = Thresholds(
     snow_nir=Ramp(0.15, 0.35),
     snow_green=Ramp(0.10, 0.20),
     snow_swir2=Ramp(0.25, 0.12),
+    snow_blue=Ramp(0.18, 0.22),
+    snow_blue_red=Ramp(0.85, 0.95),
     water_ndvi=Ramp(0.05, -0.03),
     water_nir=Ramp(0.13, 0.09),
     water_ndvi_dark=Ramp(0.14, 0.06),
