@@ -17,7 +17,6 @@ from typing import Any
 from lxml import etree
 
 from .. import __version__
-from ..errors import ParameterError
 from ..io.atomic import output_errors
 from ..params import ProcessingParameters, default_of, parameter_fields, parse_value
 
@@ -52,22 +51,6 @@ class SnapParameter:
     description: str
     value_set: tuple[str, ...] | None = None
     interval: str | None = None
-
-    def check(self, text: str) -> None:
-        """Refuse a value (as text, as graphs give it) that SNAP would refuse for this parameter."""
-        if self.data_type == "boolean" and text.strip().lower() not in ("true", "false"):
-            raise ParameterError(f"{self.name} must be true or false, got {text!r}")
-        if self.data_type == "int":
-            try:
-                value = int(text)
-            except ValueError:
-                raise ParameterError(f"{self.name} must be an integer, got {text!r}") from None
-            if self.interval is not None:
-                low, high = (int(v) for v in self.interval.strip("[]").split(","))
-                if not low <= value <= high:
-                    raise ParameterError(f"{self.name} must lie in {self.interval}, got {text!r}")
-        if self.value_set is not None and text.strip() not in self.value_set:
-            raise ParameterError(f"{self.name} must be one of {','.join(self.value_set)}, got {text!r}")
 
 
 #: The SNAP-only switch for the probability bands.
