@@ -89,15 +89,6 @@ def read_bands(product: Product, bands: tuple[str, ...], grid: Grid, window: Win
     return {band: every[band][cut] for band in bands}
 
 
-def block_angles(product: Product, resolution: int, window: Window) -> dict[str, np.ndarray]:
-    """Sun and view zenith/azimuth of every pixel of a window (view angles of B8A, or the first band)."""
-    sun_zenith, sun_azimuth = product.sun_angles(resolution, window)
-    view_band = "B8A" if "B8A" in product.tile.view_zenith else next(iter(product.tile.view_zenith))
-    view_zenith, view_azimuth = product.view_angles(view_band, resolution, window)
-    return {"sun_zenith": sun_zenith, "sun_azimuth": sun_azimuth, "view_zenith": view_zenith,
-            "view_azimuth": view_azimuth}
-
-
 def ndvi_percent(bands: dict[str, np.ndarray]) -> np.ndarray | None:
     """NDVI x 100 as int8 (the SCL vegetation split needs no more), or None without B4 and B8."""
     if "B4" not in bands or "B8" not in bands:
@@ -139,6 +130,47 @@ def tile_geometry(product: Product, resolution: int) -> TileGeometry:
     return TileGeometry(sun_zenith, sun_azimuth, view_zenith, view_azimuth, float(resolution))
 
 
+def stream_blocks(source: Any, masker: Masker, grid: Grid, params: ProcessingParameters, layers: TileLayers,
+                  geometry: Callable[[], TileGeometry], *, reading: tuple[str, ...] | None = None,
+                  on_block: Callable[[Window, tuple[slice, slice], dict[str, np.ndarray]], None] | None = None,
+                  progress: Progress | None = None, timings: Timings | None = None) -> np.ndarray:
+    """Classify every block of ``grid`` into ``layers`` and return the finished classes.
+
+    ``source`` is anything with ``read(band, resolution, window, method)``, ``angles(resolution, window)``,
+    ``bands`` and ``level`` (a SAFE :class:`Product` or the SNAP operator's grid source). Each block is read
+    with the masker's halo (plus DSen2's when super-resolving), predicted, and its core stored; ``on_block``
+    sees the core window, its slices in the block and the bands read (``reading``, default the masker's).
+    A masker with whole-tile layers then finishes over the whole tile (``geometry`` is asked only then).
+    """
+    timings = timings or Timings()
+    halo = masker.halo
+    if params.super_resolution:
+        from .superres import HALO_10M
+        halo += HALO_10M
+    clock = time.perf_counter()
+    total = count_blocks(grid, params.block_size)
+    for block in iter_blocks(grid, params.block_size, halo):
+        bands = read_bands(source, reading or masker.bands, grid, block.outer, params)
+        clock = timings.add("read", clock)
+        classes, prediction = predict_block(masker, bands, level=source.level, resolution=params.resolution,
+                                            **source.angles(params.resolution, block.outer))
+        clock = timings.add("predict", clock)
+        core = block.core_in_outer
+        layers.store(block.core, core, classes[core], prediction.probabilities, prediction.layers,
+                     ndvi_percent(bands) if layers.ndvi is not None else None)
+        if on_block:
+            on_block(block.core, core, bands)
+        if progress:
+            progress(block.index + 1, total)
+        clock = timings.add("store", clock)
+    if not masker.tile_layers:
+        return layers.classes
+    classes = masker.finish(layers.classes, layers.masker_layers, geometry())
+    classes[layers.classes == MaskClass.NO_DATA] = MaskClass.NO_DATA
+    timings.add("finish", clock)
+    return classes
+
+
 def run_details(product: Product, masker: Masker) -> dict[str, Any]:
     """What the report says about the input and the model beyond the class statistics."""
     sun_zenith, sun_azimuth = product.mean_sun_angles
@@ -169,42 +201,26 @@ def run(product: str | Path | Product, output_dir: str | Path = ".", params: Pro
     grid = product.grid(params.resolution)
     masker = masker or select_masker(params.model, product.level, product.bands, params.device, params.threads)
     require_bands(masker.bands, product.bands, masker.model_id)
-    halo = masker.halo
-    if params.super_resolution:
-        from .superres import HALO_10M
-        halo += HALO_10M
     options = output_options(params)
     reading = tuple(dict.fromkeys(masker.bands + tuple(b for b in QUICKLOOK_BANDS if b in product.bands)
                                   + (("B4", "B8") if options.scl else ())))
     info = RunInfo(product.product_id, product.level, masker.model_id, params.to_dict(),
                    product.sensing_time, product.sensing_time)
-    total = count_blocks(grid, params.block_size)
     with gdal_config(params.threads or None), RunOutputs(output_dir, grid, info, options) as outputs:
         layers = TileLayers(grid, masker, bool(options.probability_classes), options.scl)
-        clock = timings.add("open", started)
-        for block in iter_blocks(grid, params.block_size, halo):
-            bands = read_bands(product, reading, grid, block.outer, params)
-            clock = timings.add("read", clock)
-            classes, prediction = predict_block(masker, bands, level=product.level, resolution=params.resolution,
-                                                **block_angles(product, params.resolution, block.outer))
-            core = block.core_in_outer
-            classes = classes[core]
-            clock = timings.add("predict", clock)
-            layers.store(block.core, core, classes, prediction.probabilities, prediction.layers,
-                         ndvi_percent(bands))
+        timings.add("open", started)
+
+        def add_to_quicklook(window: Window, core: tuple[slice, slice], bands: dict[str, np.ndarray]) -> None:
             if outputs.quicklook is not None and all(b in bands for b in QUICKLOOK_BANDS):
-                outputs.quicklook.add(block.core, rgb=np.stack([bands[b][core] for b in QUICKLOOK_BANDS]))
-            clock = timings.add("store", clock)
-            if progress:
-                progress(block.index + 1, total)
+                outputs.quicklook.add(window, rgb=np.stack([bands[b][core] for b in QUICKLOOK_BANDS]))
+
+        classes = stream_blocks(product, masker, grid, params, layers,
+                                lambda: tile_geometry(product, params.resolution), reading=reading,
+                                on_block=add_to_quicklook, progress=progress, timings=timings)
         if not layers.classes.any():
             raise NoValidDataError("the product holds no valid pixel (every band is no data on the whole tile)",
                                    product.location.display_name)
-        classes = layers.classes
-        if masker.tile_layers:
-            classes = masker.finish(classes, layers.masker_layers, tile_geometry(product, params.resolution))
-            classes[layers.classes == MaskClass.NO_DATA] = MaskClass.NO_DATA
-            clock = timings.add("finish", clock)
+        clock = time.perf_counter()
         for block in iter_blocks(grid, params.block_size):
             window = block.core
             probabilities = (layers.probabilities[(slice(None), *window.slices)].astype(np.float32) / 100

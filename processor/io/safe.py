@@ -8,6 +8,7 @@ NaN where DN is 0 (no data), saturated, or outside the band's detector footprint
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -297,6 +298,15 @@ class Product:
         return (angle_on_grid(self.tile.view_zenith[band], grid, window),
                 angle_on_grid(self.tile.view_azimuth[band], grid, window, circular=True))
 
+    def angles(self, resolution: int, window: Window | None = None) -> dict[str, np.ndarray]:
+        """Sun and view zenith/azimuth of every pixel of a window (view angles of B8A, the band the
+        masks are resampled around, or of the first band with angle grids)."""
+        sun_zenith, sun_azimuth = self.sun_angles(resolution, window)
+        view_band = "B8A" if "B8A" in self.tile.view_zenith else next(iter(self.tile.view_zenith))
+        view_zenith, view_azimuth = self.view_angles(view_band, resolution, window)
+        return {"sun_zenith": sun_zenith, "sun_azimuth": sun_azimuth, "view_zenith": view_zenith,
+                "view_azimuth": view_azimuth}
+
     @property
     def mean_sun_angles(self) -> tuple[float, float]:
         return self.tile.mean_sun_zenith, self.tile.mean_sun_azimuth
@@ -307,7 +317,7 @@ class Product:
         azimuth = self.tile.mean_view_azimuth
         if not zenith:
             return float("nan"), float("nan")
-        return float(np.mean(list(zenith.values()))), _circular_mean(np.array(list(azimuth.values())))
+        return mean_angle(list(zenith.values())), mean_angle(list(azimuth.values()), circular=True)
 
 
 def dn_to_reflectance(dn: np.ndarray, offset: float, quantification_value: float, nodata: int | None = None,
@@ -330,8 +340,14 @@ def nearest_on_grid(coarse: np.ndarray, factor: int, window: Window) -> np.ndarr
                                                  window.col % factor:window.col % factor + window.width]
 
 
-def _circular_mean(degrees: np.ndarray) -> float:
-    radians = np.deg2rad(degrees)
+def mean_angle(degrees: Sequence[float] | np.ndarray, circular: bool = False) -> float:
+    """Mean of angles in degrees (NaN for none); azimuths are averaged as unit vectors (0/360 safe)."""
+    values = np.asarray(degrees, dtype=np.float64)
+    if values.size == 0:
+        return float("nan")
+    if not circular:
+        return float(values.mean())
+    radians = np.deg2rad(values)
     return float(np.rad2deg(np.arctan2(np.sin(radians).mean(), np.cos(radians).mean())) % 360)
 
 

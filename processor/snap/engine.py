@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..classes import MaskClass
-from ..grid import Grid, Window, iter_blocks
+from ..grid import Grid, Window
 from ..io.geotiff import PROBABILITY_NODATA
 from ..io.writers import encode_probabilities
 from ..masker import Masker, TileGeometry, predict_block, require_bands, select_masker
 from ..params import ProcessingParameters
-from ..pipeline import TileLayers, read_bands
+from ..pipeline import TileLayers, read_bands, stream_blocks
 from .source import GridSource
 
 
@@ -107,10 +107,5 @@ class TileComputer:
 
     def _run_whole_tile(self) -> None:
         layers = TileLayers(self.grid, self.masker, self.probabilities, ndvi=False)
-        for block in iter_blocks(self.grid, self.params.block_size, self.halo):
-            classes, prediction = self._predict(block.outer)
-            core = block.core_in_outer
-            layers.store(block.core, core, classes[core], prediction.probabilities, prediction.layers, None)
-        finished = self.masker.finish(layers.classes, layers.masker_layers, self.geometry())
-        finished[layers.classes == MaskClass.NO_DATA] = MaskClass.NO_DATA
+        finished = stream_blocks(self.source, self.masker, self.grid, self.params, layers, self.geometry)
         self._whole, self._classes = layers, np.ascontiguousarray(finished, dtype=np.uint8)

@@ -19,7 +19,7 @@ import numpy as np
 from ..bands import ALL_BANDS, BANDS_10M
 from ..errors import MissingBandError, ParameterError, ProductFormatError
 from ..grid import Grid, Window
-from ..io.safe import angle_on_grid
+from ..io.safe import angle_on_grid, mean_angle
 from ..io.tile_mtd import AngleGrid
 from ..masker import TileGeometry
 from ..resample import coarse_window_for, downsample_mean, upsample_margin, upsample_window
@@ -145,17 +145,6 @@ class GridSource:
             raise MissingBandError("the source product lacks the angle bands sun_zenith, sun_azimuth and "
                                    "view_zenith_B8A/view_azimuth_B8A (or view_zenith_mean/view_azimuth_mean)")
         return {**SUN_BANDS, "view_zenith": view[0], "view_azimuth": view[1]}
-
-
-def mean_angle(degrees: Sequence[float] | np.ndarray, circular: bool = False) -> float:
-    """Mean of angles in degrees; azimuths are averaged as unit vectors (0/360 safe)."""
-    values = np.asarray(degrees, dtype=np.float64)
-    if values.size == 0:
-        return float("nan")
-    if not circular:
-        return float(values.mean())
-    radians = np.deg2rad(values)
-    return float(np.rad2deg(np.arctan2(np.sin(radians).mean(), np.cos(radians).mean())) % 360)
 
 
 def tile_geometry(sun: tuple[float, float], views: Sequence[tuple[float, float]], resolution: int) -> TileGeometry:
