@@ -175,42 +175,51 @@ def shadow_pass(classes: np.ndarray, potential_shadow: np.ndarray, *, sun_zenith
     result = classes.copy()
     if not cloud.any():
         return result
-    factor = max(1, int(round(MATCH_RESOLUTION / resolution)))
     # Water is dark with or without a shadow (and shadowed soil passes the water tests): it counts as
     # half a match, so that a lake cannot outbid a shadow on land.
     water = classes == MaskClass.WATER
+    evidence = np.where(water, np.float32(WATER_MATCH), (potential >= MATCH_DARKNESS).astype(np.float32))
+    angles = (sun_zenith, sun_azimuth, view_zenith, view_azimuth)
+    labels, heights, drow, dcol = _match_objects(classes, cloud, evidence, angles, resolution)
+    shadow = _footprint(labels, heights, drow, dcol) & ~cloud & (potential >= SHADOW_DARKNESS)
+    result[shadow & (classes != MaskClass.NO_DATA)] = MaskClass.CLOUD_SHADOW
+    return result
+
+
+def _match_objects(classes: np.ndarray, cloud: np.ndarray, evidence: np.ndarray, angles: tuple,
+                   resolution: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Full-grid object labels, their heights (NaN: no match) and shifts per metre (full-grid pixels).
+
+    All heights are tried on the matching grid; each match is then refined on the full grid within a
+    step of the coarse height either side.
+    """
+    factor = max(1, int(round(MATCH_RESOLUTION / resolution)))
     cloud_coarse = _block_reduce(cloud, factor, "max")
-    evidence_coarse = np.where(_block_reduce(water, factor, "mean") >= 0.5, np.float32(WATER_MATCH),
-                               (_block_reduce(potential, factor, "mean") >= MATCH_DARKNESS).astype(np.float32))
     labels, count = cloud_objects(_block_reduce(classes == MaskClass.CLOUD, factor, "max"), cloud_coarse,
                                   max(1, int(round(RIM_WIDTH / (resolution * factor)))))
-    angles = (sun_zenith, sun_azimuth, view_zenith, view_azimuth)
     drow, dcol = _per_object_direction(angles, labels, count, factor, resolution)
     heights = search_heights(drow, dcol)
-    coarse = match_heights(cloud_coarse, evidence_coarse, labels, drow, dcol,
+    coarse = match_heights(cloud_coarse, _block_reduce(evidence, factor, "mean"), labels, drow, dcol,
                            np.broadcast_to(heights[:, None], (heights.size, count + 1)))
-    if not np.isfinite(coarse).any():
-        return result
-    # Refine each match on the full grid, within a step of the coarse height either side.
     full_labels = np.where(cloud, _upsample_nearest(labels, factor, classes.shape), 0)
+    step = (heights[1] - heights[0]) / factor if heights.size > 1 else 0.0
+    candidates = coarse[None, :] + np.arange(-factor, factor + 1)[:, None] * step
     drow, dcol = drow * factor, dcol * factor
-    offsets = np.arange(-factor, factor + 1) * (heights[1] - heights[0]) / factor if heights.size > 1 else np.zeros(1)
-    evidence = np.where(water, np.float32(WATER_MATCH), (potential >= MATCH_DARKNESS).astype(np.float32))
-    fine = match_heights(cloud, evidence, full_labels, drow, dcol,
-                         coarse[None, :] + offsets[:, None], min_similarity=0.0)
-    found = np.isfinite(fine)
-    rows, cols = np.nonzero(full_labels)
-    owner = full_labels[rows, cols]
-    keep = found[owner]
+    return full_labels, match_heights(cloud, evidence, full_labels, drow, dcol, candidates, 0.0), drow, dcol
+
+
+def _footprint(labels: np.ndarray, heights: np.ndarray, drow: np.ndarray, dcol: np.ndarray) -> np.ndarray:
+    """Where the labelled pixels of matched objects land when moved by their height's shift."""
+    rows, cols = np.nonzero(labels)
+    owner = labels[rows, cols]
+    keep = np.isfinite(heights)[owner]
     rows, cols, owner = rows[keep], cols[keep], owner[keep]
-    target_row = rows + np.rint(fine[owner] * drow[owner]).astype(np.int64)
-    target_col = cols + np.rint(fine[owner] * dcol[owner]).astype(np.int64)
-    inside = (target_row >= 0) & (target_row < classes.shape[0]) & (target_col >= 0) & (target_col < classes.shape[1])
-    footprint = np.zeros(classes.shape, dtype=bool)
+    target_row = rows + np.rint(heights[owner] * drow[owner]).astype(np.int64)
+    target_col = cols + np.rint(heights[owner] * dcol[owner]).astype(np.int64)
+    inside = (target_row >= 0) & (target_row < labels.shape[0]) & (target_col >= 0) & (target_col < labels.shape[1])
+    footprint = np.zeros(labels.shape, dtype=bool)
     footprint[target_row[inside], target_col[inside]] = True
-    shadow = footprint & ~cloud & (classes != MaskClass.NO_DATA) & (potential >= SHADOW_DARKNESS)
-    result[shadow] = MaskClass.CLOUD_SHADOW
-    return result
+    return footprint
 
 
 def _upsample_nearest(coarse: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
