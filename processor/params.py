@@ -37,8 +37,9 @@ class ProcessingParameters:
         "Super-resolution network", choices=("light", "full")))
     model: str = field(default="auto", metadata=_spec(
         "Masking model: 'auto' picks the shipped CNN that fits the level and the bands present; "
-        "'physics' is the rule-based classifier with geometric cloud shadows.",
-        "Model", choices=("auto", "physics", "cnn")))
+        "'physics' is the rule-based classifier with geometric cloud shadows; 'cnn1d', 'cnn2d', 'cnn3d' pick "
+        "a network family ('cnn' is cnn2d).",
+        "Model", choices=("auto", "physics", "cnn", "cnn1d", "cnn2d", "cnn3d")))
     outputs: tuple[str, ...] = field(default=("cog", "quicklook", "report"), metadata=_spec(
         "Outputs to write: cog (classes), probabilities (per class, 0..100), scl (Sen2Cor SCL codes), "
         "dimap (BEAM-DIMAP for SNAP), quicklook (PNG), report (JSON).",

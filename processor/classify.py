@@ -1,0 +1,103 @@
+"""``s2mask.classify``: the masking models on in-memory band arrays, for notebooks and scripts.
+
+    >>> import s2mask
+    >>> classes = s2mask.classify({"B2": b2, "B3": b3, "B4": b4, "B8": b8, "B11": b11, "B12": b12}, level="L2A")
+
+Bands are reflectance (L1C: TOA, DN / 10000 with the PB 04.00 offset applied; L2A: BOA) on one grid;
+the shipped network that fits the bands given is picked (the full L1C or L2A model, else the 6-band
+model). Large arrays are processed in blocks with the network's halo, so memory stays bounded and the
+result equals a whole-image pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from .bands import band_index
+from .classes import N_CLASSES, MaskClass
+from .errors import MissingBandError, ParameterError
+from .grid import Grid, iter_blocks
+from .masker import BlockInput, TileGeometry, decode, select_masker
+
+#: Output pixels per block edge (plus the network's halo on each side).
+BLOCK_SIZE = 1024
+#: Reflectance above this cannot be reflectance: such input is probably digital numbers.
+MAX_REFLECTANCE = 20.0
+
+
+def _checked_bands(bands: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    if not bands:
+        raise MissingBandError("classify() got no bands; pass a mapping like {'B2': array, ...}")
+    checked = {}
+    for name, array in bands.items():
+        band_index(name)
+        values = np.asarray(array, dtype=np.float32)
+        if values.ndim != 2:
+            raise ParameterError(f"band {name} must be a 2-D array (rows, cols), got shape {values.shape}")
+        checked[name] = values
+    shapes = {values.shape for values in checked.values()}
+    if len(shapes) != 1:
+        raise ParameterError(f"bands must share one grid, got shapes {sorted(shapes)}; resample them first")
+    for name, values in checked.items():
+        finite = values[np.isfinite(values)]
+        if finite.size and float(finite.max()) > MAX_REFLECTANCE:
+            raise ParameterError(f"band {name} reaches {float(finite.max()):g}: classify() expects reflectance "
+                                 "(DN / 10000), not digital numbers")
+    return checked
+
+
+def _per_pixel(value: np.ndarray | float | None, shape: tuple[int, int], default: float) -> np.ndarray:
+    return np.broadcast_to(np.asarray(default if value is None else value, dtype=np.float32), shape)
+
+
+def classify(bands: Mapping[str, np.ndarray], level: str = "L1C", model: str | None = None, *,
+             probabilities: bool = False, resolution: float = 20.0, sun_zenith: np.ndarray | float | None = None,
+             sun_azimuth: np.ndarray | float | None = None, view_zenith: np.ndarray | float = 0.0,
+             view_azimuth: np.ndarray | float = 0.0, elevation: np.ndarray | None = None,
+             device: str = "auto", threads: int = 0) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Classes (uint8, H x W, the values of :mod:`s2mask.classes`) of reflectance ``bands``.
+
+    ``bands`` maps band names ("B1" ... "B12", "B8A") to 2-D float arrays on one grid of ``resolution``
+    metres; NaN marks no data (class 0). ``level`` is "L1C" or "L2A". ``model``: None picks the shipped
+    CNN (CNN2D) that fits the bands and raises :class:`~s2mask.errors.MissingBandError` when none does;
+    "cnn1d"/"cnn2d"/"cnn3d" a family, "physics" the rule-based classifier, "auto" the CNN or else physics.
+    Sun and view angles (degrees, scalars or arrays) improve the illumination features; with
+    ``sun_azimuth`` the geometric cloud-shadow step runs too (models that use it), otherwise it is
+    skipped. ``elevation`` (metres) feeds the terrain features. With ``probabilities=True`` returns
+    ``(classes, probabilities)``, the latter float32 (7, H, W) summing to 1 per pixel.
+    """
+    checked = _checked_bands(bands)
+    level = str(level).upper()
+    if level not in ("L1C", "L2A"):
+        raise ParameterError(f"level must be 'L1C' or 'L2A', got {level!r}")
+    masker = select_masker(model or "cnn", level, tuple(checked), device, threads)
+    shape = next(iter(checked.values())).shape
+    angles = {"sun_zenith": _per_pixel(sun_zenith, shape, 40.0), "sun_azimuth": _per_pixel(sun_azimuth, shape, 150.0),
+              "view_zenith": _per_pixel(view_zenith, shape, 0.0), "view_azimuth": _per_pixel(view_azimuth, shape, 0.0)}
+    grid = Grid("", 0.0, 0.0, float(resolution), shape[1], shape[0])
+    classes = np.zeros(shape, dtype=np.uint8)
+    probs = np.zeros((N_CLASSES, *shape), dtype=np.float32) if probabilities else None
+    layers: dict[str, np.ndarray] = {}
+    for block in iter_blocks(grid, BLOCK_SIZE, masker.halo):
+        outer, core = block.outer.slices, block.core_in_outer
+        selected = {name: checked[name][outer] for name in masker.bands}
+        valid = np.logical_and.reduce([np.isfinite(values) for values in selected.values()])
+        inputs = BlockInput(bands=selected, valid=valid, level=level, resolution=int(resolution),
+                            elevation=None if elevation is None else np.asarray(elevation)[outer],
+                            **{name: values[outer] for name, values in angles.items()})
+        prediction = masker.predict(inputs)
+        classes[block.core.slices] = decode(prediction, valid)[core]
+        if probs is not None:
+            probs[(slice(None), *block.core.slices)] = prediction.probabilities[(slice(None), *core)]
+        for name in masker.tile_layers:
+            layer = prediction.layers[name][core]
+            layers.setdefault(name, np.zeros(shape, dtype=layer.dtype))[block.core.slices] = layer
+    if masker.tile_layers and sun_azimuth is not None:
+        geometry = TileGeometry(float(np.mean(angles["sun_zenith"])), float(np.mean(angles["sun_azimuth"])),
+                                float(np.mean(angles["view_zenith"])), float(np.mean(angles["view_azimuth"])),
+                                float(resolution))
+        finished = masker.finish(classes, layers, geometry)
+        classes = np.where(classes == MaskClass.NO_DATA, classes, finished).astype(np.uint8)
+    return (classes, probs) if probabilities else classes

@@ -1,0 +1,102 @@
+"""``s2mask train``: train a mask CNN on physics-supervised labels (synthetic and real scenes)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from ..bands import ALL_BANDS, L2A_BANDS, REDUCED_BANDS, sort_bands
+from ..errors import ParameterError
+
+NAME = "train"
+HELP = ("Train a mask CNN (CNN1D, CNN2D, CNN3D) on labels of the physics classifier, with a pixel-selection "
+        "strategy; validated on held-out scenes.")
+
+BAND_SETS = {"all": None, "reduced": REDUCED_BANDS}
+LEVELS = {"L1C": ("L1C",), "L2A": ("L2A",), "both": ("L1C", "L2A")}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..models.networks import FAMILIES
+    from ..train.selection import STRATEGIES
+
+    parser.add_argument("--model", choices=tuple(FAMILIES), default="cnn2d", help="network family (default cnn2d)")
+    parser.add_argument("--level", choices=tuple(LEVELS), default="L1C",
+                        help="processing level of the training scenes; 'both' adds an is_l2a input (default L1C)")
+    parser.add_argument("--bands", default="all",
+                        help="'all' (13 bands for L1C, 12 for L2A), 'reduced' (B2 B3 B4 B8 B11 B12) or a comma list")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="uniqueness",
+                        help="pixel selection (default uniqueness)")
+    parser.add_argument("--teacher-agreement", action="store_true",
+                        help="uniqueness also needs the Hollstein teacher to agree (L1C scenes with B10)")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=150, help="batches per epoch (default 150)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--patch", type=int, default=40, help="output pixels per patch edge (default 40)")
+    parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument("--synthetic", type=int, default=40, help="synthetic training scenes per level (default 40)")
+    parser.add_argument("--validation", type=int, default=6, help="synthetic validation scenes per level (default 6)")
+    parser.add_argument("--synthetic-size", type=int, default=480, help="synthetic scene edge in 10 m pixels")
+    parser.add_argument("--no-real", action="store_true", help="leave out the real scenes of ../shared/data")
+    parser.add_argument("--no-teacher", action="store_true", help="do not run the Hollstein teacher")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--shadows", choices=("network", "network+geometry"), default="network+geometry",
+                        help="how the masker finds shadows: the network's own, or also the geometric projection")
+    parser.add_argument("--name", help="weights name (default: <model>-<level>-<bands>)")
+    parser.add_argument("--output", "-o", type=Path, default=Path("."),
+                        help="folder for <name>.pt and its registry entry (default: here)")
+    parser.add_argument("--ship", action="store_true",
+                        help="write into s2mask/weights and register the weights (maintainers)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def band_set(text: str, levels: tuple[str, ...]) -> tuple[str, ...]:
+    if text == "all":
+        return ALL_BANDS if levels == ("L1C",) else L2A_BANDS
+    if text in BAND_SETS:
+        return BAND_SETS[text]
+    return sort_bands(part.strip() for part in text.split(",") if part.strip())
+
+
+def main(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..inference import set_threads
+    from ..models.networks import FAMILIES
+    from ..train.scenes import TRAINING_RESOLUTION, build_scenes
+    from ..train.selection import SelectionOptions
+    from ..train.trainer import TrainingConfig, save, train
+    from .progress import ProgressBar
+
+    if min(args.epochs, args.steps, args.batch_size, args.patch) < 1:
+        raise ParameterError("epochs, steps, batch size and patch must be positive")
+    set_threads(args.threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    levels = LEVELS[args.level]
+    bands = band_set(args.bands, levels)
+    aux = ("cos_sun_zenith", "cos_incidence", "elevation", "has_elevation") + (("is_l2a",) if len(levels) > 1 else ())
+    name = args.name or f"{args.model}-{args.level.lower()}-{args.bands if args.bands in BAND_SETS else len(bands)}"
+    log = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
+    scenes = build_scenes(levels, bands, args.synthetic, args.validation, args.synthetic_size,
+                          real=not args.no_real, use_teacher=not args.no_teacher, log=log)
+    config = TrainingConfig(architecture=FAMILIES[args.model], bands=bands, aux=aux,
+                            selection=SelectionOptions(args.strategy, teacher_agreement=args.teacher_agreement),
+                            epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch_size,
+                            patch=args.patch, learning_rate=args.learning_rate, seed=args.seed)
+    bar = None if args.quiet else ProgressBar("training", stream=sys.stderr)
+    result = train(config, scenes.training, scenes.validation, log=log, progress=bar.update if bar else None)
+    if bar:
+        bar.close()
+    real = sorted({s.name for s in scenes.training if s.source == "real"})
+    data = (f"{args.synthetic} synthetic scenes per level ({', '.join(levels)}, {args.synthetic_size} px at 10 m, "
+            f"resampled to {TRAINING_RESOLUTION} m); real: {', '.join(real) or 'none'}; labels: s2mask physics")
+    path = save(result, name, levels=levels, resolution=TRAINING_RESOLUTION, shadows=args.shadows,
+                command="s2mask train " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["train"] else sys.argv[1:]),
+                data=data, metrics={f"validation_{k}": v for k, v in result.history[-1].items() if k != "epoch"},
+                folder=None if args.ship else args.output)
+    print(json.dumps({"weights": str(path), "validation": result.history[-1]}, indent=2))
+    return 0

@@ -1,0 +1,102 @@
+"""Mask CNNs trained on physics-supervised labels: the networks, their features, the shipped weights.
+
+:func:`load_masker` turns a model name into a :class:`~s2mask.masker.Masker` for a product's level and
+bands: ``"auto"``/``"cnn"`` the default family (CNN2D), ``"cnn1d"``/``"cnn2d"``/``"cnn3d"`` a family,
+or the name of one registry entry. Within a family the entry for the level with the most bands that
+the input has wins: the full L1C or L2A model, else the reduced-band model (B2 B3 B4 B8 B11 B12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import torch
+
+from .. import weights
+from ..errors import MissingBandError, ModelError
+from ..inference import select_device, set_threads
+from ..masker import Masker
+from .features import FeatureSpec
+from .masker import CNNMasker
+from .networks import FAMILIES, OUTPUT_CLASSES, build_network
+
+DEFAULT_FAMILY = "cnn2d"
+#: Values of ProcessingParameters.model that this package answers.
+MODEL_NAMES: tuple[str, ...] = ("auto", "cnn", *FAMILIES)
+
+__all__ = ["DEFAULT_FAMILY", "MODEL_NAMES", "CNNMasker", "choose_entry", "load_masker", "load_network"]
+
+
+def _family_of(item: Mapping[str, Any]) -> str:
+    return next(name for name, architecture in FAMILIES.items() if architecture == item["architecture"])
+
+
+def choose_entry(family: str, level: str, available_bands: tuple[str, ...]) -> dict[str, Any]:
+    """The registry entry of ``family`` for ``level`` with the most bands among those available."""
+    level = level.upper()
+    candidates = [item for item in weights.entries("mask")
+                  if _family_of(item) == family and level in item["levels"]]
+    if not candidates:
+        shipped = ", ".join(item["name"] for item in weights.entries("mask")) or "none"
+        raise ModelError(f"no shipped {family} model for {level} (shipped masks: {shipped})")
+    fitting = [item for item in candidates if set(item["bands"]) <= set(available_bands)]
+    if not fitting:
+        smallest = min(candidates, key=lambda item: len(item["bands"]))
+        missing = [band for band in smallest["bands"] if band not in available_bands]
+        raise MissingBandError(f"no shipped {family} model fits the bands given: even the smallest "
+                               f"({smallest['name']}) needs {', '.join(missing)}")
+    return max(fitting, key=lambda item: len(item["bands"]))
+
+
+@lru_cache(maxsize=8)
+def _cached_network(name: str, device: torch.device) -> torch.nn.Module:
+    item = weights.entry(name)
+    path = weights.weight_file(item)
+    spec = FeatureSpec.from_registry(item)
+    if tuple(item["classes"]) != OUTPUT_CLASSES:
+        raise ModelError(f"weights {name!r} predict classes {item['classes']}, expected {list(OUTPUT_CLASSES)}")
+    network = build_network(item["architecture"], len(spec.bands), len(spec.aux), **item["architecture_kwargs"])
+    try:
+        network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except (RuntimeError, OSError, ValueError) as err:
+        raise ModelError(f"cannot load weights {name!r}: {str(err).splitlines()[0]}", path) from err
+    return network.eval().to(device=device, memory_format=torch.channels_last)
+
+
+def load_network(name: str, device: str = "auto") -> torch.nn.Module:
+    """The network of registry entry ``name`` with its weights, in eval mode on ``device`` (cached)."""
+    return _cached_network(name, select_device(device))
+
+
+def load_masker(model: str, level: str, available_bands: tuple[str, ...], device: str = "auto",
+                threads: int = 0, shadows: str | None = None) -> Masker:
+    """The masker for ``model`` on input of ``level`` with ``available_bands``.
+
+    ``"auto"`` falls back to the physics classifier when no shipped CNN fits the level and bands; every
+    other name raises :class:`MissingBandError` (or :class:`ModelError`) then. ``shadows`` overrides the entry's shadow mode
+    ("network" or "network+geometry").
+    """
+    torch_device = select_device(device)
+    if torch_device.type == "cpu":
+        set_threads(threads)
+    try:
+        if model in ("auto", "cnn"):
+            item = choose_entry(DEFAULT_FAMILY, level, available_bands)
+        elif model in FAMILIES:
+            item = choose_entry(model, level, available_bands)
+        else:
+            item = weights.entry(model)
+            if level.upper() not in item["levels"]:
+                raise ModelError(f"model {model} is trained for {', '.join(item['levels'])}, not {level}")
+            missing = [band for band in item["bands"] if band not in available_bands]
+            if missing:
+                raise MissingBandError(f"model {model} needs band(s) {', '.join(missing)}, which the input lacks")
+    except (MissingBandError, ModelError):
+        if model != "auto":
+            raise
+        from ..masker import PhysicsMasker
+
+        return PhysicsMasker(level, available_bands)
+    return CNNMasker(item, _cached_network(item["name"], torch_device), torch_device, shadows)

@@ -1,0 +1,75 @@
+"""A shipped mask network as a :class:`~s2mask.masker.Masker`: features, tiled inference, shadows.
+
+A CNN sees a few hundred metres around each pixel; the shadow of a cloud 1-3 km high falls 1-4 km
+away. Entries of the registry whose ``shadows`` is ``"network+geometry"`` therefore keep a dark-pixel
+layer per block and finish the tile with :func:`s2mask.physics.shadow_pass`, which projects the
+network's clouds along the sun and adds the shadows they cast; ``"network"`` keeps the network's own
+shadows only. bench/mask.md measures both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..classes import N_CLASSES, MaskClass
+from ..inference import predict
+from ..masker import BlockInput, BlockPrediction, TileGeometry
+from .features import FeatureSpec, feature_stack
+
+SHADOW_MODES = ("network", "network+geometry")
+
+
+def potential_shadow(bands: Mapping[str, np.ndarray], level: str) -> np.ndarray:
+    """The physics classifier's dark-pixel membership (float16 0..1): NIR + SWIR1, or NIR alone."""
+    from ..physics import thresholds_for
+
+    thresholds = thresholds_for(level)
+    nir = bands["B8A"] if "B8A" in bands else bands["B8"]
+    if "B11" in bands:
+        darkness = thresholds.shadow_nir_swir1(np.nan_to_num(nir + bands["B11"], nan=1.0))
+    else:
+        darkness = thresholds.shadow_nir(np.nan_to_num(nir, nan=1.0))
+    return darkness.astype(np.float16)
+
+
+class CNNMasker:
+    """One network of the weights registry, ready to predict blocks."""
+
+    def __init__(self, item: Mapping[str, Any], network: torch.nn.Module, device: torch.device,
+                 shadows: str | None = None):
+        self.model_id: str = item["name"]
+        self.spec = FeatureSpec.from_registry(item)
+        self.bands: tuple[str, ...] = self.spec.bands
+        self.network, self.device = network, device
+        self.halo: int = int(network.radius) + self.spec.halo
+        self.shadows = shadows or item.get("shadows", "network")
+        if self.shadows not in SHADOW_MODES:
+            raise ValueError(f"shadows must be one of {', '.join(SHADOW_MODES)}, got {self.shadows!r}")
+        self.tile_layers: tuple[str, ...] = ("potential_shadow",) if self.shadows == "network+geometry" else ()
+
+    def predict(self, block: BlockInput) -> BlockPrediction:
+        stack = feature_stack(block.bands, self.spec, level=block.level, resolution=block.resolution,
+                              sun_zenith=block.sun_zenith, sun_azimuth=block.sun_azimuth,
+                              elevation=block.elevation, valid=block.valid)
+        invalid = ~block.valid
+        probabilities = np.empty((N_CLASSES, *invalid.shape), dtype=np.float32)
+        _, classes = predict(self.network, stack, device=self.device, out=probabilities[1:])
+        classes += np.uint8(1)
+        probabilities[MaskClass.NO_DATA] = invalid
+        np.copyto(probabilities[1:], np.float32(0), where=invalid)
+        classes[invalid] = MaskClass.NO_DATA
+        layers = {"potential_shadow": potential_shadow(block.bands, block.level)} if self.tile_layers else {}
+        return BlockPrediction(probabilities, classes, layers)
+
+    def finish(self, classes: np.ndarray, layers: Mapping[str, np.ndarray], geometry: TileGeometry) -> np.ndarray:
+        if not self.tile_layers:
+            return classes
+        from ..physics import shadow_pass
+
+        return shadow_pass(classes, layers["potential_shadow"], sun_zenith=geometry.sun_zenith,
+                           sun_azimuth=geometry.sun_azimuth, view_zenith=geometry.view_zenith,
+                           view_azimuth=geometry.view_azimuth, resolution=geometry.resolution)

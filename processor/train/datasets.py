@@ -1,0 +1,116 @@
+"""Training batches: feature stacks of the labelled scenes and class-balanced patches of selected pixels.
+
+Each scene becomes a normalised feature stack (:func:`s2mask.models.features.feature_stack`) padded
+by the network's radius (by replication, as inference pads the image edge) and a target map holding
+the network's class index (0..5) on selected pixels and :data:`IGNORE` elsewhere. A patch is drawn
+around a selected pixel: first a class, uniformly among the classes present (class balancing), then a
+pixel of that class, real scenes weighted up; the eight flips and rotations augment it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..models.features import FeatureSpec, aux_layers, feature_stack
+from ..models.networks import OUTPUT_CLASSES
+from .labels import LabelledScene
+
+IGNORE = 255
+#: How much more often a selected pixel of a real scene is drawn than one of a synthetic scene.
+REAL_WEIGHT = 4.0
+
+
+def scene_features(scene: LabelledScene, spec: FeatureSpec) -> np.ndarray:
+    """The normalised feature stack of a scene."""
+    return feature_stack(scene.bands, spec, level=scene.level, resolution=scene.resolution,
+                         sun_zenith=scene.sun_zenith, sun_azimuth=scene.sun_azimuth, elevation=scene.elevation,
+                         valid=scene.valid)
+
+
+def normalisation(scenes: Sequence[LabelledScene], bands: tuple[str, ...], aux: tuple[str, ...],
+                  sample: int = 20000, seed: int = 0) -> FeatureSpec:
+    """A :class:`FeatureSpec` whose mean and std are those of up to ``sample`` valid pixels per scene."""
+    rng = np.random.default_rng(seed)
+    identity = FeatureSpec(bands, aux, (0.0,) * (len(bands) + len(aux)), (1.0,) * (len(bands) + len(aux)))
+    columns = []
+    for scene in scenes:
+        rows, cols = np.nonzero(scene.valid)
+        pick = rng.choice(rows.size, size=min(sample, rows.size), replace=False)
+        raw = [scene.bands[band][rows[pick], cols[pick]] for band in bands]
+        for layer in aux_layers(identity, scene.shape, level=scene.level, resolution=scene.resolution,
+                                sun_zenith=scene.sun_zenith, sun_azimuth=scene.sun_azimuth,
+                                elevation=scene.elevation):
+            raw.append(np.broadcast_to(np.asarray(layer, dtype=np.float32), scene.shape)[rows[pick], cols[pick]])
+        columns.append(np.stack(raw))
+    values = np.concatenate(columns, axis=1).astype(np.float64)
+    # A floor on the spread keeps constant channels (no elevation in most scenes) from blowing up.
+    std = np.maximum(values.std(axis=1), 0.05)
+    return FeatureSpec(bands, aux, tuple(float(v) for v in values.mean(axis=1)), tuple(float(v) for v in std))
+
+
+def targets(scene: LabelledScene, selected: np.ndarray) -> np.ndarray:
+    """Network class index (class value - 1) where selected, :data:`IGNORE` elsewhere (uint8)."""
+    return np.where(selected & scene.valid, scene.labels.astype(np.int16) - 1, IGNORE).astype(np.uint8)
+
+
+class PatchSampler:
+    """Draws (inputs, targets) batches of ``patch`` x ``patch`` output pixels from labelled scenes."""
+
+    def __init__(self, scenes: Sequence[LabelledScene], selections: Sequence[np.ndarray], spec: FeatureSpec,
+                 radius: int, patch: int):
+        self.radius, self.patch = radius, patch
+        self.inputs, self.targets = [], []
+        pools: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in OUTPUT_CLASSES]
+        for scene, selected in zip(scenes, selections):
+            if min(scene.shape) < patch:
+                continue
+            stack = scene_features(scene, spec)
+            self.inputs.append(np.pad(stack, ((0, 0), (radius, radius), (radius, radius)), mode="edge"))
+            target = targets(scene, selected)
+            self.targets.append(target)
+            weight = REAL_WEIGHT if scene.source == "real" else 1.0
+            for k in range(len(OUTPUT_CLASSES)):
+                flat = np.flatnonzero(target == k)
+                if flat.size:
+                    pools[k].append((np.full(flat.size, len(self.inputs) - 1, dtype=np.int32), flat,
+                                     np.full(flat.size, weight)))
+        self.pools = []
+        for pool in pools:
+            if pool:
+                weights = np.concatenate([p[2] for p in pool])
+                self.pools.append((np.concatenate([p[0] for p in pool]), np.concatenate([p[1] for p in pool]),
+                                   np.cumsum(weights) / weights.sum()))
+        if not self.pools:
+            raise ValueError("no selected pixel to train on")
+
+    def class_counts(self) -> np.ndarray:
+        """Selected pixels per network class over all scenes."""
+        counts = np.zeros(len(OUTPUT_CLASSES), dtype=np.int64)
+        for target in self.targets:
+            counts += np.bincount(target[target != IGNORE], minlength=len(OUTPUT_CLASSES))[:len(OUTPUT_CLASSES)]
+        return counts
+
+    def batch(self, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``size`` patches: inputs (size, C, patch + 2 r, patch + 2 r) float32, targets (size, patch, patch) int64."""
+        span = self.patch + 2 * self.radius
+        channels = self.inputs[0].shape[0]
+        inputs = np.empty((size, channels, span, span), dtype=np.float32)
+        labels = np.empty((size, self.patch, self.patch), dtype=np.int64)
+        for i in range(size):
+            scenes, flats, cumulative = self.pools[rng.integers(len(self.pools))]
+            pick = min(int(np.searchsorted(cumulative, rng.random())), flats.size - 1)
+            scene = scenes[pick]
+            height, width = self.targets[scene].shape
+            row, col = divmod(int(flats[pick]), width)
+            top = int(np.clip(row - self.patch // 2, 0, height - self.patch))
+            left = int(np.clip(col - self.patch // 2, 0, width - self.patch))
+            x = self.inputs[scene][:, top:top + span, left:left + span]
+            y = self.targets[scene][top:top + self.patch, left:left + self.patch]
+            turns, flip = int(rng.integers(4)), bool(rng.integers(2))
+            x, y = np.rot90(x, turns, axes=(1, 2)), np.rot90(y, turns)
+            if flip:
+                x, y = x[:, :, ::-1], y[:, ::-1]
+            inputs[i], labels[i] = x, y
+        return inputs, labels

@@ -1,0 +1,55 @@
+"""Tiled inference: tiles, batches and blocks with a halo give exactly what the whole image gives."""
+
+import numpy as np
+import pytest
+import torch
+
+from s2mask.grid import Grid, iter_blocks
+from s2mask.inference import predict, select_device, set_threads
+from s2mask.errors import ParameterError
+from s2mask.models.networks import build_network
+
+
+@pytest.fixture(scope="module")
+def network():
+    torch.manual_seed(3)
+    return build_network("CNN2D", 5, 2).eval().to(memory_format=torch.channels_last)
+
+
+@pytest.fixture(scope="module")
+def stack():
+    return np.random.default_rng(4).normal(size=(7, 150, 170)).astype(np.float32)
+
+
+def test_tile_and_batch_size_do_not_change_the_result(network, stack):
+    probabilities, classes = predict(network, stack, tile=256, batch_size=1)
+    assert probabilities.shape == (6, 150, 170) and classes.dtype == np.uint8
+    np.testing.assert_allclose(probabilities.sum(axis=0), 1, atol=1e-5)
+    for tile, batch in ((32, 3), (64, 1), (100, 2)):
+        other_probabilities, other_classes = predict(network, stack, tile=tile, batch_size=batch)
+        np.testing.assert_array_equal(other_classes, classes)
+        np.testing.assert_allclose(other_probabilities, probabilities, atol=1e-6)
+
+
+def test_blocks_with_a_halo_equal_the_whole_image(network, stack):
+    _, whole = predict(network, stack)
+    grid = Grid("", 0, 0, 20.0, stack.shape[2], stack.shape[1])
+    blocked = np.zeros_like(whole)
+    for block in iter_blocks(grid, 48, network.radius):
+        _, classes = predict(network, stack[(slice(None), *block.outer.slices)], tile=40)
+        blocked[block.core.slices] = classes[block.core_in_outer]
+    np.testing.assert_array_equal(blocked, whole)
+
+
+def test_devices_and_threads_are_checked():
+    assert select_device("auto").type in ("cpu", "cuda")
+    assert select_device("cpu").type == "cpu"
+    with pytest.raises(ParameterError):
+        select_device("tpu")
+    before = torch.get_num_threads()
+    try:
+        assert set_threads(1) == 1 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ParameterError):
+        set_threads(-1)
