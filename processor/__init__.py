@@ -14,6 +14,7 @@ _PUBLIC = {
     "open_product": "s2mask.io.safe",
     "run": "s2mask.pipeline",
     "ProcessingParameters": "s2mask.params",
+    "classify": "s2mask.api",
 }
 
 __all__ = ["__version__", *_PUBLIC]

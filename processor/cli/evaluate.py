@@ -67,7 +67,7 @@ def _from_product(path: Path, resolution: int) -> tuple[dict[str, np.ndarray], d
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..classify import classify
+    from ..api import classify
     from ..train.evaluation import compare, confusion_table, match_grid, read_reference, results_table
     from ..train.peers import run_peers
 

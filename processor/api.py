@@ -6,7 +6,8 @@
 Bands are reflectance (L1C: TOA, DN / 10000 with the PB 04.00 offset applied; L2A: BOA) on one grid;
 the shipped network that fits the bands given is picked (the full L1C or L2A model, else the 6-band
 model). Large arrays are processed in blocks with the network's halo, so memory stays bounded and the
-result equals a whole-image pass.
+result equals a whole-image pass. (The module is ``api``, not ``classify``: a submodule of that name
+would shadow the function on the package once imported.)
 """
 
 from __future__ import annotations
