@@ -20,7 +20,7 @@ from .bands import band_index
 from .classes import N_CLASSES, MaskClass
 from .errors import MissingBandError, ParameterError
 from .grid import Grid, iter_blocks
-from .masker import BlockInput, TileGeometry, decode, select_masker
+from .masker import BlockInput, Masker, TileGeometry, decode, select_masker
 
 #: Output pixels per block edge (plus the network's halo on each side).
 BLOCK_SIZE = 1024
@@ -57,7 +57,8 @@ def classify(bands: Mapping[str, np.ndarray], level: str = "L1C", model: str | N
              probabilities: bool = False, resolution: float = 20.0, sun_zenith: np.ndarray | float | None = None,
              sun_azimuth: np.ndarray | float | None = None, view_zenith: np.ndarray | float = 0.0,
              view_azimuth: np.ndarray | float = 0.0, elevation: np.ndarray | None = None,
-             device: str = "auto", threads: int = 0) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+             device: str = "auto", threads: int = 0,
+             masker: Masker | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Classes (uint8, H x W, the values of :mod:`s2mask.classes`) of reflectance ``bands``.
 
     ``bands`` maps band names ("B1" ... "B12", "B8A") to 2-D float arrays on one grid of ``resolution``
@@ -67,13 +68,14 @@ def classify(bands: Mapping[str, np.ndarray], level: str = "L1C", model: str | N
     Sun and view angles (degrees, scalars or arrays) improve the illumination features; with
     ``sun_azimuth`` the geometric cloud-shadow step runs too (models that use it), otherwise it is
     skipped. ``elevation`` (metres) feeds the terrain features. With ``probabilities=True`` returns
-    ``(classes, probabilities)``, the latter float32 (7, H, W) summing to 1 per pixel.
+    ``(classes, probabilities)``, the latter float32 (7, H, W) summing to 1 per pixel. ``masker``
+    replaces the model by your own :class:`~s2mask.masker.Masker`.
     """
     checked = _checked_bands(bands)
     level = str(level).upper()
     if level not in ("L1C", "L2A"):
         raise ParameterError(f"level must be 'L1C' or 'L2A', got {level!r}")
-    masker = select_masker(model or "cnn", level, tuple(checked), device, threads)
+    masker = masker or select_masker(model or "cnn", level, tuple(checked), device, threads)
     shape = next(iter(checked.values())).shape
     angles = {"sun_zenith": _per_pixel(sun_zenith, shape, 40.0), "sun_azimuth": _per_pixel(sun_azimuth, shape, 150.0),
               "view_zenith": _per_pixel(view_zenith, shape, 0.0), "view_azimuth": _per_pixel(view_azimuth, shape, 0.0)}

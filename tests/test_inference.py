@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from s2mask.errors import ParameterError
 from s2mask.grid import Grid, iter_blocks
 from s2mask.inference import predict, select_device, set_threads
-from s2mask.errors import ParameterError
 from s2mask.models.networks import build_network
 
 

@@ -8,8 +8,10 @@ the input has wins: the full L1C or L2A model, else the reduced-band model (B2 B
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -26,7 +28,8 @@ DEFAULT_FAMILY = "cnn2d"
 #: Values of ProcessingParameters.model that this package answers.
 MODEL_NAMES: tuple[str, ...] = ("auto", "cnn", *FAMILIES)
 
-__all__ = ["DEFAULT_FAMILY", "MODEL_NAMES", "CNNMasker", "choose_entry", "load_masker", "load_network"]
+__all__ = ["DEFAULT_FAMILY", "MODEL_NAMES", "CNNMasker", "choose_entry", "load_masker", "load_network",
+           "masker_from_file", "network_from_entry"]
 
 
 def _family_of(item: Mapping[str, Any]) -> str:
@@ -50,11 +53,9 @@ def choose_entry(family: str, level: str, available_bands: tuple[str, ...]) -> d
     return max(fitting, key=lambda item: len(item["bands"]))
 
 
-@lru_cache(maxsize=8)
-def _cached_network(name: str, device: torch.device) -> torch.nn.Module:
-    item = weights.entry(name)
-    path = weights.weight_file(item)
-    spec = FeatureSpec.from_registry(item)
+def network_from_entry(item: Mapping[str, Any], path: Path, device: torch.device) -> torch.nn.Module:
+    """The network an entry describes with the weights in ``path``, in eval mode on ``device``."""
+    spec, name = FeatureSpec.from_registry(item), item["name"]
     if tuple(item["classes"]) != OUTPUT_CLASSES:
         raise ModelError(f"weights {name!r} predict classes {item['classes']}, expected {list(OUTPUT_CLASSES)}")
     network = build_network(item["architecture"], len(spec.bands), len(spec.aux), **item["architecture_kwargs"])
@@ -63,6 +64,26 @@ def _cached_network(name: str, device: torch.device) -> torch.nn.Module:
     except (RuntimeError, OSError, ValueError) as err:
         raise ModelError(f"cannot load weights {name!r}: {str(err).splitlines()[0]}", path) from err
     return network.eval().to(device=device, memory_format=torch.channels_last)
+
+
+@lru_cache(maxsize=8)
+def _cached_network(name: str, device: torch.device) -> torch.nn.Module:
+    item = weights.entry(name)
+    return network_from_entry(item, weights.weight_file(item), device)
+
+
+def masker_from_file(entry_file: str | Path, device: str = "auto", shadows: str | None = None) -> CNNMasker:
+    """A masker from a scratch entry written by ``s2mask train`` (``<name>.json`` beside ``<name>.pt``)."""
+    entry_file = Path(entry_file)
+    try:
+        item = json.loads(entry_file.read_text())
+    except (OSError, ValueError) as err:
+        raise ModelError(f"cannot read the weights entry ({err})", entry_file) from err
+    path = entry_file.with_name(item["file"])
+    if weights.sha256(path) != item["sha256"]:
+        raise ModelError("weights do not match the sha256 of their entry", path)
+    torch_device = select_device(device)
+    return CNNMasker(item, network_from_entry(item, path, torch_device), torch_device, shadows)
 
 
 def load_network(name: str, device: str = "auto") -> torch.nn.Module:
@@ -75,8 +96,8 @@ def load_masker(model: str, level: str, available_bands: tuple[str, ...], device
     """The masker for ``model`` on input of ``level`` with ``available_bands``.
 
     ``"auto"`` falls back to the physics classifier when no shipped CNN fits the level and bands; every
-    other name raises :class:`MissingBandError` (or :class:`ModelError`) then. ``shadows`` overrides the entry's shadow mode
-    ("network" or "network+geometry").
+    other name raises :class:`MissingBandError` (or :class:`ModelError`) then. ``shadows`` overrides
+    the entry's shadow mode ("network" or "network+geometry").
     """
     torch_device = select_device(device)
     if torch_device.type == "cpu":
