@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -37,14 +36,26 @@ def cached_product(size: int, level: str = "L1C", baseline: str = "05.10", cloud
     return path
 
 
+_MEASURED = """
+import resource, sys
+code = sys.argv[1]
+sys.argv = [sys.argv[0], *sys.argv[2:]]
+exec(compile(code, "<benchmark>", "exec"), {"__name__": "__main__"})
+print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
 def run_measured(code: str, *args: str) -> tuple[dict, int]:
-    """Run python ``code`` in a fresh interpreter; returns its JSON stdout and its peak RSS in MB."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
+    """Run python ``code`` in a fresh interpreter; returns the JSON it prints last and its own peak RSS in MB
+    (measured inside that process, so no other child of the benchmark counts)."""
+    result = subprocess.run([sys.executable, "-c", _MEASURED, code, *args], capture_output=True, text=True,
+                            check=False)
     if result.returncode != 0:
         raise RuntimeError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "child failed")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return json.loads(result.stdout.strip().splitlines()[-1]), max(peak, before) // 1024
+    lines = result.stdout.strip().splitlines()
+    peak_kb = int(lines[-1].split()[1])
+    payload = next(line for line in reversed(lines[:-1]) if line.startswith(("{", "[")))
+    return json.loads(payload), peak_kb // 1024
 
 
 def timed_command(command: list[str]) -> float:

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .classes import N_CLASSES
+from .classes import N_CLASSES, MaskClass
 from .errors import MissingBandError, ModelError
 
 
@@ -121,6 +121,20 @@ class PhysicsMasker:
         return shadow_pass(classes, layers["potential_shadow"], sun_zenith=geometry.sun_zenith,
                            sun_azimuth=geometry.sun_azimuth, view_zenith=geometry.view_zenith,
                            view_azimuth=geometry.view_azimuth, resolution=geometry.resolution)
+
+    def finish_probabilities(self, percent: np.ndarray, classes: np.ndarray,
+                             layers: Mapping[str, np.ndarray]) -> None:
+        """Give the shadows found by :meth:`finish` their confidence in the stored probabilities
+        (uint8 per cent of classes 1..6, modified in place on the shadow pixels only)."""
+        from .physics import add_shadow_probabilities
+
+        shadow = classes == MaskClass.CLOUD_SHADOW
+        if not shadow.any():
+            return
+        stored = percent[:, shadow].astype(np.float32) / 100
+        full = np.concatenate([np.zeros((1, stored.shape[1]), np.float32), stored])
+        add_shadow_probabilities(full, classes[shadow], layers["potential_shadow"][shadow])
+        percent[:, shadow] = np.round(full[1:] * 100).astype(np.uint8)
 
 
 def select_masker(model: str, level: str, available_bands: tuple[str, ...], device: str = "auto",

@@ -167,6 +167,8 @@ def stream_blocks(source: Any, masker: Masker, grid: Grid, params: ProcessingPar
         return layers.classes
     classes = masker.finish(layers.classes, layers.masker_layers, geometry())
     classes[layers.classes == MaskClass.NO_DATA] = MaskClass.NO_DATA
+    if layers.probabilities is not None and hasattr(masker, "finish_probabilities"):
+        masker.finish_probabilities(layers.probabilities, classes, layers.masker_layers)
     timings.add("finish", clock)
     return classes
 
