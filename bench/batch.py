@@ -31,9 +31,9 @@ import json, resource, sys, time
 from s2mask.params import ProcessingParameters
 from s2mask.pipeline import run
 path, out, model, resolution = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 run(path, out, ProcessingParameters(model=model, resolution=resolution))
-print(json.dumps({"seconds": time.perf_counter() - started,
+print(json.dumps({"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu_started,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
 """
 
@@ -80,8 +80,8 @@ def main() -> None:
         reference, _ = run_measured(RUN, str(products[0]), out, args.model, str(args.resolution))
     reference_rate = 3600 / reference["seconds"]
     print(f"reference, one s2mask run with every core ({args.resolution} m, {args.model}): "
-          f"{reference['seconds']:.1f} s = {reference_rate:.1f} products/hour, peak RSS {reference['peak_mb']} MB "
-          f"(the sizing rule assumes {worker_memory_gb(params):.1f} GB)")
+          f"{reference['seconds']:.1f} s = {reference_rate:.1f} products/hour, CPU {reference['cpu_seconds']:.0f} s, "
+          f"peak RSS {reference['peak_mb']} MB (the sizing rule assumes {worker_memory_gb(params):.1f} GB)")
     rates = {}
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as out:
@@ -90,11 +90,14 @@ def main() -> None:
             raise SystemExit(f"batch with {workers} worker(s) failed: {result.failed[0].error}")
         rates[workers] = len(products) / result.seconds * 3600
         median = statistics.median(o.seconds for o in result.outcomes)
+        cpu = statistics.median(o.cpu_seconds for o in result.outcomes)
         plan, ratio = result.plan, rates[workers] / reference_rate
         print(f"batch, {plan.workers} worker(s) x {plan.threads_per_worker} thread(s): {len(products)} products in "
               f"{result.seconds:.0f} s = {rates[workers]:.1f} products/hour, ratio {ratio:.2f} to the reference "
-              f"(median {median:.0f} s per product); load average {load()}")
-    print(f"scaling from 1 to 2 workers: {rates[2] / rates[1]:.2f}x")
+              f"(median per product {median:.0f} s, CPU {cpu:.0f} s, ratio {cpu / reference['cpu_seconds']:.2f}); "
+              f"load average {load()}")
+    print(f"scaling from 1 to 2 workers: {rates[2] / rates[1]:.2f}x; an idle machine's ceiling from CPU time: "
+          f"{os.cpu_count() * 3600 / reference['cpu_seconds']:.0f} products/hour")
 
 
 if __name__ == "__main__":

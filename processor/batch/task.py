@@ -49,6 +49,9 @@ class ProductOutcome:
     cloud_cover: float | None = None
     attempts: int = 0
     error: str = ""
+    #: CPU time of the worker process while it ran this product (all its threads): unlike ``seconds``,
+    #: hardly changed by other load on the machine.
+    cpu_seconds: float = 0.0
 
 
 class ProductLog:
@@ -149,7 +152,7 @@ def process_product(path: str, output_dir: str, params: Mapping[str, Any], *, fo
     """
     name = product_name(path)
     log = ProductLog(output_dir, name)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     log.write(f"task started on {socket.gethostname()} (pid {os.getpid()}): {path}")
     chosen = _task_params(params, slots_per_host or {})
     attempt = 0
@@ -158,14 +161,15 @@ def process_product(path: str, output_dir: str, params: Mapping[str, Any], *, fo
         try:
             status, report = _attempt(path, output_dir, chosen, force, log, masker)
             return ProductOutcome(name, path, status, round(time.perf_counter() - started, 3),
-                                  report.get("cloud_cover_percent"), attempt)
+                                  report.get("cloud_cover_percent"), attempt,
+                                  cpu_seconds=round(time.process_time() - cpu_started, 3))
         except Exception as err:
             if not isinstance(err, S2MaskError):
                 log.traceback(err)
             if not (is_transient(err) and attempt <= retries):
                 log.write(f"failed after {attempt} attempt(s): {describe(err)}")
                 return ProductOutcome(name, path, "failed", round(time.perf_counter() - started, 3), None,
-                                      attempt, describe(err))
+                                      attempt, describe(err), round(time.process_time() - cpu_started, 3))
             delay = retry_delay * 2 ** (attempt - 1)
             log.write(f"attempt {attempt} failed ({describe(err)}); transient, retrying in {delay:.0f} s")
             time.sleep(delay)
