@@ -27,8 +27,6 @@ import time
 from common import cached_product, run_measured
 
 CHILD_END = """
-import resource
-result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 print(json.dumps(result))
 """
 
@@ -111,14 +109,16 @@ def main() -> None:
           f"{time.perf_counter() - started:.0f} s; every tool works on the {args.resolution} m grid")
     inputs = (str(product), str(args.resolution))
     with tempfile.TemporaryDirectory() as out:
-        reference, _ = run_measured(S2MASK, *inputs, args.model, out)
+        reference, peak_mb = run_measured(S2MASK, *inputs, args.model, out)
+    reference["peak_mb"] = peak_mb
     print(describe(reference, None))
     for name, (modules, code) in PEERS.items():
         missing = [module for module in modules if importlib.util.find_spec(module) is None]
         if missing:
             print(f"{name}: skipped, {', '.join(missing)} not installed (pip install -e \".[peers]\")")
             continue
-        result, _ = run_measured(code, *inputs)
+        result, peak_mb = run_measured(code, *inputs)
+        result["peak_mb"] = peak_mb
         print(describe(result, reference))
 
 
