@@ -139,11 +139,12 @@ def run_batch(inputs: Iterable[str | Path], output_dir: str | Path, params: Proc
         params = replace(params, outputs=(*params.outputs, "report"))
     if retries < 0:
         raise ParameterError(f"retries must be 0 or more, got {retries}")
-    every_path = expand_inputs(inputs)
+    # Absolute, as workers elsewhere (or with another working folder) must find them.
+    every_path = [path.absolute() for path in expand_inputs(inputs)]
     paths, outcomes = _distinct(every_path)
     if not paths:
         raise ParameterError("no products to process: the inputs name none")
-    folder = check_output_folder(output_dir)
+    folder = check_output_folder(output_dir).absolute()
     plan = None
     if scheduler is None and client is None:
         cores, memory = machine_resources()
@@ -153,33 +154,42 @@ def run_batch(inputs: Iterable[str | Path], output_dir: str | Path, params: Proc
     if progress:
         for finished, outcome in enumerate(outcomes, start=1):
             progress(outcome, finished, total)
-    with _output_lock(folder), _cluster(scheduler, client, plan) as dask_client:
-        from distributed import as_completed
-
-        slots = _slots_per_host(dask_client)
-        batch_id = uuid.uuid4().hex[:8]
-        futures = {dask_client.submit(process_product, str(path), str(folder), params.to_dict(), force=force,
-                                      retries=retries, retry_delay=retry_delay, slots_per_host=slots,
-                                      masker=masker, key=f"s2mask-{product_name(path)}-{batch_id}",
-                                      priority=-index): path
-                   for index, path in enumerate(paths)}
-        try:
-            for future in as_completed(futures):
-                path = futures[future]
-                try:
-                    outcome = future.result()
-                except Exception as err:  # the worker died too often, or the task could not run at all
-                    outcome = ProductOutcome(product_name(path), str(path), "failed", error=describe(err))
-                    ProductLog(folder, outcome.product).write(f"failed on the cluster: {outcome.error}")
-                outcomes.append(outcome)
-                if progress:
-                    progress(outcome, len(outcomes), total)
-        except BaseException:
-            dask_client.cancel(list(futures))
-            raise
-    order = {str(path): index for index, path in enumerate(every_path)}
-    outcomes.sort(key=lambda outcome: order[outcome.path])
-    seconds = time.perf_counter() - started
-    summary = write_summary(folder, outcomes, params=params, seconds=seconds, plan=plan,
-                            scheduler=scheduler or ("client" if client is not None else "local"))
+    with _output_lock(folder):
+        with _cluster(scheduler, client, plan) as dask_client:
+            outcomes += _run_tasks(dask_client, paths, folder, progress, len(outcomes), total,
+                                   params=params.to_dict(), force=force, retries=retries, retry_delay=retry_delay,
+                                   masker=masker)
+        order = {str(path): index for index, path in enumerate(every_path)}
+        outcomes.sort(key=lambda outcome: order[outcome.path])
+        seconds = time.perf_counter() - started
+        summary = write_summary(folder, outcomes, params=params, seconds=seconds, plan=plan,
+                                scheduler=scheduler or ("client" if client is not None else "local"))
     return BatchResult(outcomes, summary, seconds, plan)
+
+
+def _run_tasks(client: Any, paths: list[Path], folder: Path, progress: Progress | None, finished: int, total: int,
+               **options: Any) -> list[ProductOutcome]:
+    """One task per product, first inputs first; outcomes as they finish."""
+    from distributed import as_completed
+
+    slots = _slots_per_host(client)
+    batch_id = uuid.uuid4().hex[:8]
+    futures = {client.submit(process_product, str(path), str(folder), slots_per_host=slots,
+                             key=f"s2mask-{product_name(path)}-{batch_id}", priority=-index, **options): path
+               for index, path in enumerate(paths)}
+    outcomes = []
+    try:
+        for future in as_completed(futures):
+            path = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as err:  # the worker died too often, or the task could not run at all
+                outcome = ProductOutcome(product_name(path), str(path), "failed", error=describe(err))
+                ProductLog(folder, outcome.product).write(f"failed on the cluster: {outcome.error}")
+            outcomes.append(outcome)
+            if progress:
+                progress(outcome, finished + len(outcomes), total)
+    except BaseException:
+        client.cancel(list(futures))
+        raise
+    return outcomes
