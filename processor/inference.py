@@ -15,7 +15,6 @@ import os
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .errors import ParameterError
 
@@ -52,6 +51,20 @@ def _tiles(height: int, width: int, tile: int) -> list[tuple[int, int, int, int]
             for row in range(0, height, tile) for col in range(0, width, tile)]
 
 
+def _padded_hwc(stack: np.ndarray, radius: int, extra_rows: int, extra_cols: int) -> np.ndarray:
+    """(H + 2 r + extra, W + 2 r + extra, C) copy of a (C, H, W) stack, edges replicated: rows of pixels
+    with their channels side by side, so a tile is one contiguous copy in torch's channels-last layout."""
+    channels, height, width = stack.shape
+    padded = np.empty((height + 2 * radius + extra_rows, width + 2 * radius + extra_cols, channels), np.float32)
+    inner = (slice(radius, radius + height), slice(radius, radius + width))
+    padded[inner] = stack.transpose(1, 2, 0)
+    padded[:radius, inner[1]] = padded[radius, inner[1]]
+    padded[radius + height:, inner[1]] = padded[radius + height - 1, inner[1]]
+    padded[:, :radius] = padded[:, radius:radius + 1]
+    padded[:, radius + width:] = padded[:, radius + width - 1:radius + width]
+    return padded
+
+
 @torch.inference_mode()
 def predict(network: torch.nn.Module, stack: np.ndarray, *, device: torch.device | None = None,
             tile: int | None = None, batch_size: int | None = None,
@@ -69,19 +82,17 @@ def predict(network: torch.nn.Module, stack: np.ndarray, *, device: torch.device
     if tile < 1 or batch_size < 1:
         raise ParameterError(f"tile and batch size must be positive, got {tile} and {batch_size}")
     radius = int(network.radius)
-    channels, height, width = stack.shape
+    _, height, width = stack.shape
     tile = min(tile, max(height, width))
-    extra_rows, extra_cols = -height % tile, -width % tile
-    padded = F.pad(torch.from_numpy(stack)[None].to(device),
-                   (radius, radius + extra_cols, radius, radius + extra_rows), mode="replicate")[0]
+    padded = _padded_hwc(stack, radius, -height % tile, -width % tile)
     probabilities = out
     classes = np.empty((height, width), dtype=np.uint8)
     boxes = _tiles(height, width, tile)
     span = tile + 2 * radius
     for start in range(0, len(boxes), batch_size):
         chunk = boxes[start:start + batch_size]
-        batch = torch.stack([padded[:, row:row + span, col:col + span] for row, col, _, _ in chunk])
-        logits = network(batch.contiguous(memory_format=torch.channels_last))
+        batch = np.stack([padded[row:row + span, col:col + span] for row, col, _, _ in chunk])
+        logits = network(torch.from_numpy(batch).to(device).permute(0, 3, 1, 2))
         best = logits.argmax(dim=1).to(torch.uint8).cpu().numpy()
         soft = torch.softmax(logits, dim=1).cpu().numpy()
         if probabilities is None:
