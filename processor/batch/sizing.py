@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from ..params import ProcessingParameters
 
 #: Peak memory of one run on a full tile by mask resolution, in GB, default outputs. 20 m: bench/batch.py
-#: measured a peak RSS of 2.3 GB (physics model), plus 30 % margin. About 1.3 GB of it does not grow
-#: with the pixel count (Python, GDAL's 1 GB block cache), the rest does: 10 m and 60 m follow from it.
-TILE_MEMORY_GB = {10: 7.0, 20: 3.0, 60: 2.0}
+#: measured a peak RSS of 1.6 GB (physics model, GDAL block cache 256 MB), plus 30 % margin. About
+#: 0.6 GB of it does not grow with the pixel count (Python, libraries, the block cache); the rest
+#: does, four times as much at 10 m and a ninth at 60 m.
+TILE_MEMORY_GB = {10: 6.0, 20: 2.0, 60: 1.0}
 #: Added for the six uint8 probability layers of a full tile (10 m: 0.7 GB of layers, plus encoding).
 PROBABILITIES_GB = {10: 1.5, 20: 0.5, 60: 0.1}
 #: Added for DSen2 super-resolution (the 10 m stacks of a block and the networks).

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cluster.add_argument("--workers", type=int, help="local workers (default: min(cores, memory GB // memory "
                          "per worker GB)); each gets cores // workers threads")
     cluster.add_argument("--memory-per-worker", type=float, metavar="GB", help="peak memory of one product, "
-                         "for the sizing rule (default: by resolution, e.g. 3 GB at 20 m)")
+                         "for the sizing rule (default: by resolution, e.g. 2 GB at 20 m)")
     add_parameter_options(parser)
 
 
