@@ -67,3 +67,24 @@ def test_evaluate_cli_scores_a_class_geotiff(tmp_path, capsys):
     assert code == 0
     assert "| input | 1.000 | 1.000 |" in capsys.readouterr().out
     assert json.loads((tmp_path / "out.json").read_text())["input"]["pixels"] == 16
+
+
+def test_evaluate_cli_runs_s2mask_physics_and_peers_on_npz_bands(tmp_path, capsys):
+    from s2mask.bands import ALL_BANDS, NATIVE_RESOLUTION
+    from s2mask.resample import resample_to_resolution
+    from s2mask.sim.clouds import cloudy_scene
+    from s2mask.train.metrics import majority
+
+    scene = cloudy_scene(240, 240, seed=2, sun_zenith=35.0, sun_azimuth=140.0, cloud_cover=0.3)
+    bands = {b: resample_to_resolution(scene.band(b), NATIVE_RESOLUTION[b], 20) for b in ALL_BANDS}
+    np.savez(tmp_path / "bands.npz", sun_zenith=35.0, sun_azimuth=140.0, **bands)
+    np.savez(tmp_path / "truth.npz", truth=majority(scene.truth, 2))
+    args = ["evaluate", str(tmp_path / "bands.npz"), "-r", str(tmp_path / "truth.npz"), "--grouping", "cloud_shadow",
+            "--model", "physics", "--json", str(tmp_path / "out.json")]
+    assert main(args) == 0
+    results = json.loads((tmp_path / "out.json").read_text())
+    assert results["s2mask physics"]["normalized_mcc"] > 0.8
+    from s2mask.train.peers import available_peers
+
+    assert set(results) == {"s2mask physics", *available_peers()}
+    assert "confusion matrix" in capsys.readouterr().out
