@@ -13,7 +13,9 @@ Idempotent and resumable: a product whose complete outputs exist is skipped (``f
 it), outputs appear complete or not at all, and a rerun after a crash cleans what the crash left and
 does the rest. Transient errors are retried; a failing product never stops the others. Each product
 logs to ``OUTDIR/logs/<product>.log``; the batch writes ``OUTDIR/batch_summary.csv`` and ``.json``.
-Needs the ``batch`` extra (``pip install s2mask[batch]``: dask and distributed).
+Needs the ``batch`` extra (``pip install s2mask[batch]``: dask and distributed). The local cluster's
+workers are spawned processes: a script that calls :func:`run_batch` must do so under
+``if __name__ == "__main__":``.
 """
 
 from .inputs import expand_inputs, product_name
