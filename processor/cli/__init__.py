@@ -16,7 +16,7 @@ from .. import __version__
 from ..errors import S2MaskError
 
 #: Sub-command modules, in the order ``s2mask --help`` lists them.
-COMMANDS = ("run", "batch", "info", "demo", "snap_install", "snap_package", "train", "evaluate")
+COMMANDS = ("run", "batch", "info", "demo", "snap_install", "snap_package", "train", "train_superres", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:
