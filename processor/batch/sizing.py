@@ -24,10 +24,9 @@ from dataclasses import dataclass
 
 from ..params import ProcessingParameters
 
-#: Peak memory of one run on a full tile by mask resolution, in GB, default outputs. 20 m: bench/batch.py
-#: measured a peak RSS of 1.6 GB (physics model, GDAL block cache 256 MB), plus 30 % margin. About
-#: 0.6 GB of it does not grow with the pixel count (Python, libraries, the block cache); the rest
-#: does, four times as much at 10 m and a ninth at 60 m.
+#: Peak memory of one run on a full tile by mask resolution, in GB, default outputs: the peak RSS
+#: measured with the physics model and GDAL's 256 MB block cache (4.7 GB at 10 m, 1.6 GB at 20 m,
+#: 0.74 GB at 60 m; bench/batch.py prints it for its resolution) plus about 30 % margin.
 TILE_MEMORY_GB = {10: 6.0, 20: 2.0, 60: 1.0}
 #: Added for the six uint8 probability layers of a full tile (10 m: 0.7 GB of layers, plus encoding).
 PROBABILITIES_GB = {10: 1.5, 20: 0.5, 60: 0.1}
