@@ -51,7 +51,7 @@ def corrupt_copy(product: Path, folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") \
             as cluster, distributed.Client(cluster) as connected:
         yield connected
 
@@ -222,3 +222,21 @@ def test_a_product_that_cannot_be_read_is_bad_input():
 
     assert is_transient(OSError(errno.EIO, "hiccup")) and is_transient(OutputError("disk full", "x.tif"))
     assert not is_transient(ProductIOError("truncated", "x.jp2")) and not is_transient(ValueError("bug"))
+
+
+def worker_environment():
+    import os
+
+    return {name: os.environ.get(name) for name in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "GDAL_NUM_THREADS")}
+
+
+def test_local_workers_get_their_share_of_threads_and_glibc_defaults():
+    from s2mask.batch.runner import _cluster
+    from s2mask.batch.sizing import WorkerPlan
+
+    with _cluster(None, None, WorkerPlan(2, 3, 2.0)) as local:
+        environments = local.run(worker_environment)
+        limits = [worker["memory_limit"] for worker in local.scheduler_info()["workers"].values()]
+    assert list(environments.values()) == [
+        {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "3", "GDAL_NUM_THREADS": "3"}] * 2
+    assert limits == [2 * 2**30] * 2

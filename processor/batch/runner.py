@@ -9,6 +9,7 @@ when it is killed).
 from __future__ import annotations
 
 import fcntl
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +30,7 @@ from .task import ProductLog, ProductOutcome, describe, process_product
 #: ``progress(outcome, finished, total)``, called as each product finishes.
 Progress = Callable[[ProductOutcome, int, int], None]
 LOCK_NAME = ".s2mask-batch.lock"
+MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
 
 
 @dataclass
@@ -70,6 +72,25 @@ def _output_lock(folder: Path) -> Iterator[None]:
 
 
 @contextmanager
+def _spawn_environment(values: dict[str, str]) -> Iterator[None]:
+    """This process's environment as spawned workers must inherit it: ``values`` set, and no
+    ``MALLOC_TRIM_THRESHOLD_``. Dask's default sets that one (and one thread for OpenMP) in the parent
+    for good and lets what is already set there win; it makes glibc hand every freed block back to the
+    system, which on a full tile cost 18 s of system time and 37 % of the wall time."""
+    saved = {name: os.environ.get(name) for name in (*values, MALLOC_TRIM)}
+    os.environ.pop(MALLOC_TRIM, None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
 def _cluster(scheduler: str | None, client: Any, plan: WorkerPlan) -> Iterator[Any]:
     if client is not None:
         yield client
@@ -89,10 +110,9 @@ def _cluster(scheduler: str | None, client: Any, plan: WorkerPlan) -> Iterator[A
                 raise ParameterError(f"the Dask cluster at {scheduler} has no worker (waited 60 s)") from err
             yield connected
         return
-    environment = {**dask.config.get("distributed.nanny.pre-spawn-environ"),
-                   **thread_environment(plan.threads_per_worker)}
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environment}), \
-            LocalCluster(n_workers=plan.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    environment = thread_environment(plan.threads_per_worker)
+    with _spawn_environment(environment), dask.config.set({"distributed.nanny.pre-spawn-environ": environment}), \
+            LocalCluster(n_workers=plan.workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                          memory_limit=f"{plan.memory_per_worker_gb}GiB") as cluster, Client(cluster) as local:
         yield local
 
@@ -150,6 +170,8 @@ def run_batch(inputs: Iterable[str | Path], output_dir: str | Path, params: Proc
         cores, memory = machine_resources()
         plan = plan_workers(cores, memory, memory_per_worker_gb or worker_memory_gb(params), products=len(paths),
                             workers=workers)
+        if params.threads:
+            plan = replace(plan, threads_per_worker=params.threads)
     total = len(every_path)
     if progress:
         for finished, outcome in enumerate(outcomes, start=1):

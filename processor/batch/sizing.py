@@ -15,7 +15,9 @@ set. Cores and memory are what this process may use (CPU affinity, cgroup limits
 
 Workers of an existing cluster (``--scheduler``) were sized by whoever started them; each product then
 gets the cores of its host divided by the Dask threads on that host (start workers with
-``--nthreads 1 --nworkers N`` to give each product ``cores // N`` threads).
+``--nthreads 1 --nworkers N`` to give each product ``cores // N`` threads). Start them without Dask's
+default ``MALLOC_TRIM_THRESHOLD_`` (set ``distributed.nanny.pre-spawn-environ`` to ``{}`` in the
+Dask configuration): it made a full tile 37 % slower. The local cluster leaves it out.
 """
 
 from __future__ import annotations
