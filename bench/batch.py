@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import CACHE_DIR, cached_product, run_measured
+from common import CACHE_DIR, cached_product, load_average, run_measured
 
 RUN = """
 import json, resource, sys, time
@@ -57,10 +57,6 @@ def product_copies(product: Path, count: int) -> list[Path]:
     return copies
 
 
-def load() -> str:
-    return " ".join(f"{value:.1f}" for value in os.getloadavg()) + f" ({os.cpu_count()} cores)"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=10980)
@@ -75,7 +71,7 @@ def main() -> None:
     started = time.perf_counter()
     products = product_copies(cached_product(args.size, cloudy=True), args.products)
     print(f"{len(products)} products of {args.size} x {args.size} px (cloudy, copies of one tile), ready in "
-          f"{time.perf_counter() - started:.0f} s; load average {load()}")
+          f"{time.perf_counter() - started:.0f} s; load average {load_average()}")
     with tempfile.TemporaryDirectory() as out:
         reference, _ = run_measured(RUN, str(products[0]), out, args.model, str(args.resolution))
     reference_rate = 3600 / reference["seconds"]
@@ -95,7 +91,7 @@ def main() -> None:
         print(f"batch, {plan.workers} worker(s) x {plan.threads_per_worker} thread(s): {len(products)} products in "
               f"{result.seconds:.0f} s = {rates[workers]:.1f} products/hour, ratio {ratio:.2f} to the reference "
               f"(median per product {median:.0f} s, CPU {cpu:.0f} s, ratio {cpu / reference['cpu_seconds']:.2f}); "
-              f"load average {load()}")
+              f"load average {load_average()}")
     print(f"scaling from 1 to 2 workers: {rates[2] / rates[1]:.2f}x; an idle machine's ceiling from CPU time: "
           f"{os.cpu_count() * 3600 / reference['cpu_seconds']:.0f} products/hour")
 

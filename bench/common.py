@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,11 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 CACHE_DIR = BENCH_DIR / "cache"
+
+
+def load_average() -> str:
+    """The machine's load (1, 5, 15 min) and core count: print it beside every timing."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg()) + f" ({os.cpu_count()} cores)"
 
 
 def cached_product(size: int, level: str = "L1C", baseline: str = "05.10", cloudy: bool = False,

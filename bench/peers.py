@@ -24,7 +24,7 @@ import importlib.util
 import tempfile
 import time
 
-from common import cached_product, run_measured
+from common import cached_product, load_average, run_measured
 
 CHILD_END = """
 print(json.dumps(result))
@@ -105,6 +105,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     product = cached_product(args.size, cloudy=True)
+    print(f"load average {load_average()}")
     print(f"product: {product.name} ({args.size} x {args.size} px at 10 m, cloudy), ready in "
           f"{time.perf_counter() - started:.0f} s; every tool works on the {args.resolution} m grid")
     inputs = (str(product), str(args.resolution))

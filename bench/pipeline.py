@@ -12,7 +12,7 @@ import argparse
 import tempfile
 import time
 
-from common import cached_product, gdal_translate_seconds, run_measured
+from common import cached_product, gdal_translate_seconds, load_average, run_measured
 
 RUN = """
 import json, sys, time
@@ -44,6 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     product = cached_product(args.size, cloudy=True)
+    print(f"load average {load_average()}")
     print(f"product: {product.name} ({args.size} x {args.size} px), ready in {time.perf_counter() - started:.0f} s")
     bands, _ = run_measured(MODEL_BANDS, str(product), args.model)
     reference = gdal_translate_seconds(product, tuple(bands), args.resolution)

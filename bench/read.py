@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from common import cached_product, gdal_translate_seconds, run_measured
+from common import cached_product, gdal_translate_seconds, load_average, run_measured
 
 READER = """
 import json, sys, time
@@ -37,6 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     product = cached_product(args.size)
+    print(f"load average {load_average()}")
     print(f"product: {product.name} ({args.size} x {args.size} px at 10 m), ready in "
           f"{time.perf_counter() - started:.0f} s")
     reference = gdal_translate_seconds(product)

@@ -14,6 +14,7 @@ _PUBLIC = {
     "open_product": "s2mask.io.safe",
     "run": "s2mask.pipeline",
     "ProcessingParameters": "s2mask.params",
+    "run_batch": "s2mask.batch",
     "classify": "s2mask.api",
 }
 

@@ -10,7 +10,6 @@ sure nothing else of a run is ever visible.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProductIOError, S2MaskError
-from ..io.atomic import _STAGING_MARK
+from ..io.atomic import staging_folders
 from ..io.safe import open_product
 from ..io.writers import output_names
 from ..masker import Masker
@@ -99,7 +98,7 @@ def completed_report(output_dir: str | Path, product_id: str, params: Processing
 
 def remove_stale_staging(output_dir: str | Path, product_id: str) -> int:
     """Delete the hidden staging folders that killed runs of ``product_id`` left; returns how many."""
-    stale = list(Path(output_dir).glob(f".{glob.escape(product_id)}{_STAGING_MARK}*"))
+    stale = staging_folders(output_dir, product_id)
     for folder in stale:
         shutil.rmtree(folder, ignore_errors=True)
     return len(stale)

@@ -41,7 +41,7 @@ def _reporter(quiet: bool) -> tuple[ProgressBar | None, Progress | None]:
     """A progress bar on a terminal; one line per finished product otherwise (logs of unattended runs)."""
     if quiet:
         return None, None
-    bar = ProgressBar("batch", stream=sys.stderr)
+    bar = ProgressBar("batch", stream=sys.stderr, unit="products")
 
     def report(outcome: ProductOutcome, finished: int, total: int) -> None:
         if bar.interactive:

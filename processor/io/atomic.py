@@ -13,6 +13,7 @@ and errors s2mask raised on purpose elsewhere in the run propagate unchanged, bu
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import shutil
 import tempfile
@@ -23,7 +24,7 @@ from ..errors import OutputError, S2MaskError
 
 #: Where writers keep intermediate files (never committed).
 SCRATCH = ".scratch"
-_STAGING_MARK = ".s2mask-partial-"
+STAGING_MARK = ".s2mask-partial-"
 
 
 def _reason(err: BaseException) -> str:
@@ -36,9 +37,14 @@ def _reason(err: BaseException) -> str:
     return f"{text} (disk full?)" if "write error" in text.lower() else text
 
 
+def staging_folders(folder: str | Path, name: str) -> list[Path]:
+    """The staging folders runs for ``name`` left in ``folder`` (a killed run leaves its own behind)."""
+    return sorted(Path(folder).glob(f".{glob.escape(name)}{STAGING_MARK}*"))
+
+
 def final_path(path: str | Path) -> Path:
     """The path a staged file will have once committed (what error messages should name)."""
-    return Path(*(part for part in Path(path).parts if _STAGING_MARK not in part and part != SCRATCH))
+    return Path(*(part for part in Path(path).parts if STAGING_MARK not in part and part != SCRATCH))
 
 
 class _OutputErrors:
@@ -120,7 +126,7 @@ class OutputStage:
     def __enter__(self) -> OutputStage:
         check_output_folder(self.folder)
         with output_errors(self.folder, "cannot create files in the output folder"):
-            self._staging = Path(tempfile.mkdtemp(prefix=f".{self.name}{_STAGING_MARK}", dir=self.folder))
+            self._staging = Path(tempfile.mkdtemp(prefix=f".{self.name}{STAGING_MARK}", dir=self.folder))
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
