@@ -46,6 +46,8 @@ def compare(args: argparse.Namespace) -> None:
     scenes = build_scenes(("L1C",), ALL_BANDS, COMPARE["synthetic"], COMPARE["validation"], log=print)
     for architecture, strategy, teacher in COMPARE_RUNS:
         name = run_name(architecture, strategy, teacher)
+        if args.only and architecture != args.only:
+            continue
         if (folder / f"cnn_{name.replace('-', '_')}.json").exists() and not args.force:
             continue
         config = TrainingConfig(architecture=architecture, bands=ALL_BANDS,
@@ -55,7 +57,7 @@ def compare(args: argparse.Namespace) -> None:
         result = train(config, scenes.training, scenes.validation, log=lambda text: print(text, flush=True))
         save(result, name, levels=("L1C",), resolution=20, shadows="network", command="python bench/mask.py compare",
              data=f"{COMPARE['synthetic']} synthetic L1C scenes + real L1C scenes (training halves)",
-             metrics={f"validation_{k}": v for k, v in result.history[-1].items() if k != "epoch"}, folder=folder)
+             metrics=result.final_metrics(), folder=folder)
         print(f"{name}: {result.seconds:.0f} s", flush=True)
 
 
@@ -74,8 +76,8 @@ def _angles(scene) -> dict[str, float]:
 def _compared_maskers() -> dict[str, object]:
     from s2mask.models import masker_from_file
 
-    return {f"{path.stem[4:].replace('_', '-')} (compare)": masker_from_file(path, "cpu", "network")
-            for path in sorted((OUT / "compare").glob("cnn_*.json"))}
+    maskers = [masker_from_file(path, "cpu", "network") for path in sorted((OUT / "compare").glob("cnn_*.json"))]
+    return {f"{masker.model_id} (compare)": masker for masker in maskers}
 
 
 def _methods(level: str, bands: tuple[str, ...]) -> dict[str, tuple[object, tuple[str, ...]]]:
@@ -225,6 +227,7 @@ def speed(args: argparse.Namespace) -> None:
     """Megapixels per second of each masker's ``predict`` on one pipeline block (1024 x 1024 core plus its
     halo; features, normalisation, network, softmax and argmax), and of the peers on the same core."""
     from s2mask.bands import L2A_BANDS, REDUCED_BANDS
+    from s2mask.errors import S2MaskError
     from s2mask.masker import BlockInput, PhysicsMasker
     from s2mask.models import load_masker
     from s2mask.sim.clouds import cloudy_scene
@@ -235,10 +238,13 @@ def speed(args: argparse.Namespace) -> None:
     scene = cloudy_scene(size, size, seed=5, sun_zenith=40.0, sun_azimuth=150.0, cloud_size=60)
     rendered = {level: {band: scene.render(band, level) for band in (ALL_BANDS if level == "L1C" else L2A_BANDS)}
                 for level in ("L1C", "L2A")}
-    maskers = {"physics (spectral pass)": (PhysicsMasker("L1C", ALL_BANDS), "L1C"),
-               "cnn2d-l1c": (load_masker("cnn2d", "L1C", ALL_BANDS, "cpu", THREADS, "network"), "L1C"),
-               "cnn2d-l2a": (load_masker("cnn2d", "L2A", L2A_BANDS, "cpu", THREADS, "network"), "L2A"),
-               "cnn2d 6-band": (load_masker("cnn2d", "L1C", REDUCED_BANDS, "cpu", THREADS, "network"), "L1C")}
+    maskers = {"physics (spectral pass)": (PhysicsMasker("L1C", ALL_BANDS), "L1C")}
+    for name, level, bands in (("cnn2d-l1c", "L1C", ALL_BANDS), ("cnn2d-l2a", "L2A", L2A_BANDS),
+                               ("cnn2d 6-band", "L1C", REDUCED_BANDS)):
+        try:
+            maskers[name] = (load_masker("cnn2d", level, bands, "cpu", THREADS, "network"), level)
+        except S2MaskError as err:
+            print(f"{name}: {err}")
     maskers.update({name: (masker, "L1C") for name, masker in _compared_maskers().items()
                     if "uniqueness" in name and "teacher" not in name})
     results: dict[str, dict] = {}
@@ -365,6 +371,17 @@ def update_weights_readme() -> None:
     path.write_text(text)
 
 
+def _kept_summary() -> list[str]:
+    """The hand-written "## Summary" section of the current bench/mask.md (reports keep it)."""
+    path = Path(__file__).resolve().parent / "mask.md"
+    text = path.read_text() if path.exists() else ""
+    start = text.find("## Summary")
+    if start < 0:
+        return ["## Summary\n", "(written by hand after a run)\n"]
+    end = text.find("\n## ", start + 1)
+    return [text[start:end if end >= 0 else None].rstrip("\n") + "\n"]
+
+
 def report(args: argparse.Namespace) -> None:
     """Write bench/mask.md from the JSON results and the weights registry."""
     from s2mask import weights
@@ -376,6 +393,7 @@ def report(args: argparse.Namespace) -> None:
              "MSK_CLASSI), not hand labels. The held-out halves of Betsiboka (south) and 29RKH (east) were never "
              "trained on; whole-scene figures match bench/physics.md's framing. BOA: balanced overall accuracy "
              "of one group against the rest; bal. acc.: mean recall; nMCC: (MCC + 1) / 2.\n"]
+    lines += _kept_summary()
     if (OUT / "speed.json").exists():
         lines += _speed_section(json.loads((OUT / "speed.json").read_text()))
     if (OUT / "accuracy.json").exists():
@@ -398,6 +416,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=("compare", "accuracy", "speed", "report"))
     parser.add_argument("--force", action="store_true", help="redo finished parts")
+    parser.add_argument("--only", choices=("CNN1D", "CNN2D", "CNN3D"), help="compare: this network only")
     parser.add_argument("--scenes", type=int, default=6, help="synthetic test scenes per level (accuracy)")
     parser.add_argument("--block", type=int, default=1024, help="block core edge in pixels (speed)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs, best kept (speed)")

@@ -96,7 +96,7 @@ def main(args: argparse.Namespace) -> int:
             f"resampled to {TRAINING_RESOLUTION} m); real: {', '.join(real) or 'none'}; labels: s2mask physics")
     path = save(result, name, levels=levels, resolution=TRAINING_RESOLUTION, shadows=args.shadows,
                 command="s2mask train " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["train"] else sys.argv[1:]),
-                data=data, metrics={f"validation_{k}": v for k, v in result.history[-1].items() if k != "epoch"},
+                data=data, metrics=result.final_metrics(),
                 folder=None if args.ship else args.output)
     print(json.dumps({"weights": str(path), "validation": result.history[-1]}, indent=2))
     return 0

@@ -63,7 +63,10 @@ def network_from_entry(item: Mapping[str, Any], path: Path, device: torch.device
         network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     except (RuntimeError, OSError, ValueError) as err:
         raise ModelError(f"cannot load weights {name!r}: {str(err).splitlines()[0]}", path) from err
-    return network.eval().to(device=device, memory_format=torch.channels_last)
+    network = network.eval().to(device=device)
+    # Channels-last suits the 2-D convolutions (the inference feeds tiles in that layout); torch has no
+    # such layout for the 5-D weights of CNN3D.
+    return network if any(p.dim() == 5 for p in network.parameters()) else network.to(memory_format=torch.channels_last)
 
 
 @lru_cache(maxsize=8)

@@ -63,6 +63,12 @@ class TrainingResult:
     class_counts: list[int]
     seconds: float
 
+    def final_metrics(self) -> dict[str, float]:
+        """The last epoch's validation figures and training loss, named for the registry."""
+        last = self.history[-1]
+        return {("training_loss" if key == "loss" else f"validation_{key}"): value
+                for key, value in last.items() if key != "epoch"}
+
 
 def scene_classes(network: torch.nn.Module, spec: FeatureSpec, scene: LabelledScene) -> np.ndarray:
     """The network's classes (uint8, NO_DATA where invalid) on a whole labelled scene."""

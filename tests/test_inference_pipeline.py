@@ -1,0 +1,24 @@
+"""``s2mask.run`` with the shipped CNNs: blocked and whole-tile runs write the same classes."""
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from s2mask.pipeline import run
+
+
+def classes_of(result):
+    dataset = gdal.Open(str(result.outputs["classes"]))
+    return dataset.ReadAsArray()
+
+
+@pytest.mark.parametrize("level", ["L1C", "L2A"])
+def test_cnn_runs_in_blocks_equal_the_whole_tile(product_factory, tmp_path, level):
+    product = product_factory(level, "05.10", size=240)
+    whole = run(product, tmp_path / "whole", model="cnn", resolution=10, block_size=4096, outputs=("cog", "report"))
+    blocked = run(product, tmp_path / "blocked", model="cnn", resolution=10, block_size=128, outputs=("cog",))
+    np.testing.assert_array_equal(classes_of(blocked), classes_of(whole))
+    assert whole.report["model"] == f"cnn2d-{level.lower()}-v1"
+    classes = classes_of(whole)
+    assert (classes[:, :12] == 0).all()  # the no-data strip of the test product
+    assert (classes[:, 18:] > 0).mean() > 0.99  # 60 m bands interpolated near it are no data too
