@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--scene-shares", type=_shares, default=None, metavar="A,B",
                         help="share of patches from each training scene (T33UUB, 29RKH). Default: by area.")
+    parser.add_argument("--gain-jitter", type=float, default=defaults.gain_jitter,
+                        help="per-band random gains up to this relative amount (0.25: x0.8 to x1.25). Default: 0.")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads. Default: 2.")
     parser.add_argument("--data", type=Path, default=None, help="the shared data folder. Default: ../shared/data.")
     parser.add_argument("--output", type=Path, default=weights.WEIGHTS_DIR,
@@ -49,7 +51,7 @@ def main(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     root = args.data or data_root()
     config = training.TrainingConfig(args.network, args.variant, args.epochs, args.batch_size, args.patch,
-                            args.learning_rate, args.seed, args.scene_shares)
+                                     args.learning_rate, args.seed, args.scene_shares, args.gain_jitter)
     start = time.perf_counter()
     model = training.train(config, [training.load_scene(root / path) for path in training.TRAINING_SCENES],
                   log=lambda line: print(line, flush=True))

@@ -29,9 +29,16 @@ _MAX_RADIUS = max(2 * size["depth"] + 2 for size in VARIANTS.values())
 #: to a multiple of 6 so blocks stay aligned with the 60 m grid.
 HALO_10M = -(-(_MAX_RADIUS + _UPSAMPLE_MARGIN_10M) // 6) * 6
 
-#: Tile cores in 10 m pixels and tiles per batch: CPU caches favour small tiles, GPUs large batches.
-DEFAULT_TILE = {"cpu": 240, "cuda": 512}
+#: Tiles per batch: GPUs want large batches, CPUs gain nothing from them.
 DEFAULT_BATCH = {"cpu": 2, "cuda": 8}
+
+
+def default_tile(model: DSen2, device: torch.device) -> int:
+    """Tile core in 10 m pixels. Measured on 2 CPU cores: the light network runs 8 % faster on 120-pixel
+    tiles than on 240 (cache); the full network 25 % faster on 240 than on 128 (less context per core)."""
+    if device.type == "cuda":
+        return 512
+    return 120 if model.width <= VARIANTS["light"]["width"] else 240
 
 
 def select_device(device: str | torch.device | None = None) -> torch.device:
@@ -150,7 +157,8 @@ def superresolve(bands10: np.ndarray, bands20: np.ndarray, bands60: np.ndarray |
     band's pixel counting for all the 10 m pixels it covers): the 20 m bands where a 10 m or 20 m band
     is invalid; B1 and B9 where a 10 m, 20 m, B1 or B9 pixel is; B10 where B10 is. ``variant`` is
     "light" (CPU) or "full" (the published size); ``device`` None picks CUDA when available. ``tile``
-    (core size in 10 m pixels) and ``batch_size`` trade memory for speed and do not change the result.
+    (core size in 10 m pixels; None: :func:`default_tile`) and ``batch_size`` trade memory for speed and
+    do not change the result.
     Blocks with :data:`HALO_10M` pixels of context reproduce whole-image results.
     """
     _checked(bands10, bands20, bands60)
@@ -166,7 +174,6 @@ def superresolve_with(models: dict[str, DSen2], bands10: np.ndarray, bands20: np
     """:func:`superresolve` with given networks (``{"20m": ..., "60m": ...}``), e.g. while training."""
     _checked(bands10, bands20, bands60)
     device = select_device(device)
-    tile = tile or DEFAULT_TILE.get(device.type, DEFAULT_TILE["cpu"])
     batch_size = batch_size or DEFAULT_BATCH.get(device.type, DEFAULT_BATCH["cpu"])
     invalid = np.isnan(bands10).any(axis=0) | _footprint(np.isnan(bands20).any(axis=0), 2)
     result: dict[str, np.ndarray] = {}
@@ -182,7 +189,9 @@ def superresolve_with(models: dict[str, DSen2], bands10: np.ndarray, bands20: np
             if network == "60m":
                 invalid = invalid | _footprint(np.isnan(bands60[:2]).any(axis=0), 6)
             stack = network_stack(network, bands10, bands20, bands60, device)
-            keep(SPECS[network].outputs, apply_tiled(models[network], stack, tile, batch_size), invalid)
+            model = models[network]
+            keep(SPECS[network].outputs,
+                 apply_tiled(model, stack, tile or default_tile(model, device), batch_size), invalid)
         if bands60 is not None and bands60.shape[0] == 3:
             keep(("B10",), upsample_to_10m(_scaled_tensor(bands60[2:], device), 6),
                  _footprint(np.isnan(bands60[2]), 6))

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from ..bands import BANDS_10M, BANDS_20M, file_band_id
 from ..errors import ParameterError, S2MaskError
 from ..io.raster import open_raster
-from ..superres.inference import apply_tiled, network_stack
+from ..superres.inference import apply_tiled, default_tile, network_stack
 from ..superres.network import INPUT_SCALE, DSen2, architecture_kwargs, build_network, spec_for, weights_name
 from ..superres.wald import interpolate_targets, reduced_scale, rmse, sam, sre
 
@@ -89,6 +89,8 @@ class TrainingConfig:
     seed: int = 0
     #: Share of the patches drawn from each training scene, in scene order; None: in proportion to area.
     scene_shares: tuple[float, ...] | None = None
+    #: Per-band random gains between 1 / (1 + gain_jitter) and 1 + gain_jitter (0: none).
+    gain_jitter: float = 0.0
 
 
 def _pairs(scenes: list[Scene], network: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -118,8 +120,14 @@ def _batch(pairs: list[tuple[torch.Tensor, torch.Tensor]], probabilities: np.nda
         col = rng.integers(0, stack.shape[2] - config.patch + 1)
         k = int(rng.integers(0, 8))
         window = (slice(None), slice(row, row + config.patch), slice(col, col + config.patch))
-        inputs.append(_dihedral(stack[window], k))
-        targets.append(_dihedral(target[window], k))
+        # One random gain per band, applied to a band wherever it appears (input and target): scenes differ
+        # by band-wise illumination and atmosphere, so the network must transfer detail, not levels.
+        gains = torch.ones(stack.shape[0], 1, 1)
+        if config.gain_jitter:
+            spread = rng.uniform(-1, 1, stack.shape[0]) * math.log1p(config.gain_jitter)
+            gains = torch.from_numpy(np.exp(spread)).float()[:, None, None]
+        inputs.append(_dihedral(stack[window] * gains, k))
+        targets.append(_dihedral(target[window] * gains[-target.shape[0]:], k))
     return (torch.stack(inputs).contiguous(memory_format=torch.channels_last),
             torch.stack(targets).contiguous(memory_format=torch.channels_last))
 
@@ -167,8 +175,10 @@ def evaluate(model: DSen2, network: str, scene: Scene) -> tuple[dict[str, float]
     ratio to bicubic, mean SRE in dB, SAM in degrees) and the per-band detail with the bicubic values."""
     degraded, truth = reduced_scale(network, scene.bands10, scene.bands20, scene.bands60)
     with torch.inference_mode():
-        stack = network_stack(network, *degraded, device=next(model.parameters()).device)
-        ours = apply_tiled(model, stack, tile=240, batch_size=2).cpu().numpy() / np.float32(INPUT_SCALE)
+        device = next(model.parameters()).device
+        stack = network_stack(network, *degraded, device=device)
+        ours = apply_tiled(model, stack, default_tile(model, device), batch_size=2).cpu().numpy()
+    ours /= np.float32(INPUT_SCALE)
     bicubic = interpolate_targets(network, degraded, "bicubic")
     ours_rmse, bicubic_rmse = rmse(ours, truth) * 1e4, rmse(bicubic, truth) * 1e4
     ours_sre, bicubic_sre = sre(ours, truth), sre(bicubic, truth)
@@ -197,7 +207,7 @@ def registry_entry(model: DSen2, config: TrainingConfig, evaluation: tuple[dict[
                      "held_out": HELD_OUT_SCENE, "degradation": "Gaussian PSF sigma 1/factor px, then "
                      "factor x factor area mean (Wald protocol)", "loss": "L1",
                      "optimiser": "NAdam, 5 % linear warm-up, cosine decay to 0.1 x lr",
-                     "augmentation": "8 flips/rotations",
+                     "augmentation": "8 flips/rotations, per-band gains (gain_jitter)",
                      "wall_seconds": round(seconds), "threads": torch.get_num_threads()},
         "metrics": summary, "metrics_detail": detail,
     }
