@@ -50,7 +50,7 @@ class CNN2D(nn.Module):
     def __init__(self, n_bands: int, n_aux: int, n_classes: int = len(OUTPUT_CLASSES), width: int = 16,
                  context: int = 8, dilations: tuple[int, ...] = (1, 2, 4, 8)):
         super().__init__()
-        self.n_bands, self.n_aux = n_bands, n_aux
+        self.n_bands, self.n_aux, self.n_classes = n_bands, n_aux, n_classes
         self.radius = int(sum(dilations))
         self.encode = nn.Sequential(nn.Conv2d(n_bands + n_aux, width, 1), nn.ReLU(inplace=True))
         self.context = nn.Sequential(nn.Conv2d(width, context, 1), nn.ReLU(inplace=True),
@@ -72,7 +72,7 @@ class CNN1D(nn.Module):
     def __init__(self, n_bands: int, n_aux: int, n_classes: int = len(OUTPUT_CLASSES), filters: int = 16,
                  hidden: int = 32, kernel: int = 3):
         super().__init__()
-        self.n_bands, self.n_aux = n_bands, n_aux
+        self.n_bands, self.n_aux, self.n_classes = n_bands, n_aux, n_classes
         self.spectral = nn.Sequential(nn.Conv2d(1, filters, (kernel, 1)), nn.ReLU(inplace=True),
                                       nn.Conv2d(filters, filters, (kernel, 1)), nn.ReLU(inplace=True))
         flat = filters * (n_bands - 2 * (kernel - 1))
@@ -94,7 +94,7 @@ class CNN3D(nn.Module):
     def __init__(self, n_bands: int, n_aux: int, n_classes: int = len(OUTPUT_CLASSES), filters: int = 8,
                  hidden: int = 32, dilations: tuple[int, ...] = (1, 2)):
         super().__init__()
-        self.n_bands, self.n_aux = n_bands, n_aux
+        self.n_bands, self.n_aux, self.n_classes = n_bands, n_aux, n_classes
         self.radius = int(sum(dilations))
         layers: list[nn.Module] = []
         channels = 1
