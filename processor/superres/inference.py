@@ -107,8 +107,9 @@ def apply_tiled(model: DSen2, stack: torch.Tensor, tile: int, batch_size: int) -
         raise ParameterError(f"tile and batch size must be positive, got {tile} and {batch_size}")
     radius = model.receptive_radius
     height, width = stack.shape[-2:]
-    core_h, core_w = min(tile, height), min(tile, width)
-    rows, cols = -(-height // core_h), -(-width // core_w)
+    # As few tiles as ``tile`` allows, shrunk to share the extent evenly: no tile computes padding only.
+    rows, cols = -(-height // tile), -(-width // tile)
+    core_h, core_w = -(-height // rows), -(-width // cols)
     padded = F.pad(stack[None], (radius, radius + cols * core_w - width, radius, radius + rows * core_h - height),
                    mode="replicate")[0]
     origins = [(r * core_h, c * core_w) for r in range(rows) for c in range(cols)]

@@ -51,7 +51,7 @@ def _from_npz(path: Path) -> Scene:
         def stack(key: str, names: tuple[str, ...]) -> np.ndarray:
             order = [str(b) for b in data[f"band_order_{key}"]]
             return np.stack([data[key][order.index(b)] for b in names]).astype(np.float32) / np.float32(1e4)
-        return Scene(path.stem.split("_")[2], stack("im10", BANDS_10M), stack("im20", BANDS_20M),
+        return Scene(path.stem.split("_")[3], stack("im10", BANDS_10M), stack("im20", BANDS_20M),
                      stack("im60", BANDS_60M_TRAINED))
 
 
