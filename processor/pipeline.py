@@ -10,6 +10,7 @@ moved into place only when all of them are complete.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -145,8 +146,11 @@ def stream_blocks(source: Any, masker: Masker, grid: Grid, params: ProcessingPar
     timings = timings or Timings()
     halo = masker.halo
     if params.super_resolution:
+        import torch
+
         from .superres import HALO_10M
         halo += HALO_10M
+        torch.set_num_threads(params.threads or os.cpu_count() or 1)
     clock = time.perf_counter()
     total = count_blocks(grid, params.block_size)
     for block in iter_blocks(grid, params.block_size, halo):
