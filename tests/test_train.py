@@ -11,7 +11,7 @@ from s2mask.classes import MaskClass
 from s2mask.cli import main
 from s2mask.models import masker_from_file
 from s2mask.models.features import FeatureSpec
-from s2mask.train.datasets import IGNORE, PatchSampler, normalisation
+from s2mask.train.datasets import IGNORE, PatchSampler, jitter_gains, normalisation
 from s2mask.train.scenes import synthetic_scene
 from s2mask.train.selection import SelectionOptions, select_pixels, teacher_agrees, unique
 from s2mask.train.trainer import TrainingConfig, train
@@ -60,6 +60,32 @@ def test_patches_carry_context_and_ignore_unselected_pixels(scene):
     assert set(np.unique(labels)) <= {0, 1, 2, 3, 4, 5, IGNORE} and (labels == IGNORE).any()
     counts = sampler.class_counts()
     assert counts.sum() == selected.sum()
+
+
+def test_gain_jitter_scales_the_reflectance_of_each_band_and_leaves_auxiliary_inputs(scene):
+    spec = normalisation([scene], ALL_BANDS, ("cos_sun_zenith",))
+    sampler = PatchSampler([scene], [scene.valid], spec, radius=2, patch=8)
+    inputs, _ = sampler.batch(4, np.random.default_rng(0))
+    jittered = jitter_gains(inputs, spec, 0.1, np.random.default_rng(1))
+    mean = np.asarray(spec.mean, np.float32)[:, None, None]
+    std = np.asarray(spec.std, np.float32)[:, None, None]
+    reflectance, scaled = inputs * std + mean, jittered * std + mean
+    n = len(spec.bands)
+    gains = scaled[:, :n] / reflectance[:, :n]
+    # one gain per patch and band, the same on every pixel, about exp(N(0, 0.1))
+    np.testing.assert_allclose(gains, gains[:, :, :1, :1] * np.ones_like(gains), rtol=1e-3)
+    assert 0.6 < gains.min() and gains.max() < 1.6 and gains[:, :, 0, 0].std() > 0.02
+    np.testing.assert_array_equal(jittered[:, n:], inputs[:, n:])
+    np.testing.assert_array_equal(jitter_gains(inputs, spec, 0.0, np.random.default_rng(1)), inputs)
+
+
+def test_regularised_training_runs_and_records_its_options(scene):
+    config = TrainingConfig(architecture="CNN2D", architecture_kwargs={"width": 8, "context": 4, "dilations": [1, 2]},
+                            bands=ALL_BANDS, epochs=1, steps_per_epoch=2, batch_size=2, patch=16,
+                            class_weighting=False, label_smoothing=0.05, gain_jitter=0.05, consistency=1.0)
+    result = train(config, [scene], [scene], log=lambda _: None)
+    assert np.isfinite(result.history[0]["loss"])
+    assert result.config.to_dict()["consistency"] == 1.0 and not result.config.to_dict()["class_weighting"]
 
 
 def test_training_is_deterministic_for_a_seed(scene):

@@ -37,6 +37,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--patch", type=int, default=40, help="output pixels per patch edge (default 40)")
     parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument("--network-args", type=json.loads, default={},
+                        help='JSON object of architecture arguments, e.g. \'{"width": 24, "context": 12}\'')
+    parser.add_argument("--no-class-weights", action="store_true",
+                        help="plain cross-entropy (the patch draws still balance the classes)")
+    parser.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing (default 0)")
+    parser.add_argument("--gain-jitter", type=float, default=0.0,
+                        help="std of the log of a random per-band gain applied to each patch (default 0: none)")
+    parser.add_argument("--consistency", type=float, default=0.0,
+                        help="weight of the term asking the same probabilities on a second, jittered and "
+                             "mirrored view of each patch, on every pixel (default 0: none)")
     parser.add_argument("--synthetic", type=int, default=40, help="synthetic training scenes per level (default 40)")
     parser.add_argument("--validation", type=int, default=6, help="synthetic validation scenes per level (default 6)")
     parser.add_argument("--synthetic-size", type=int, default=480, help="synthetic scene edge in 10 m pixels")
@@ -74,6 +84,8 @@ def main(args: argparse.Namespace) -> int:
 
     if min(args.epochs, args.steps, args.batch_size, args.patch) < 1:
         raise ParameterError("epochs, steps, batch size and patch must be positive")
+    if not 0 <= args.label_smoothing < 1 or min(args.gain_jitter, args.consistency) < 0:
+        raise ParameterError("label smoothing must be in [0, 1), gain jitter and consistency non-negative")
     set_threads(args.threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
     levels = LEVELS[args.level]
@@ -83,10 +95,13 @@ def main(args: argparse.Namespace) -> int:
     log = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
     scenes = build_scenes(levels, bands, args.synthetic, args.validation, args.synthetic_size,
                           real=not args.no_real, use_teacher=not args.no_teacher, log=log)
-    config = TrainingConfig(architecture=FAMILIES[args.model], bands=bands, aux=aux,
+    config = TrainingConfig(architecture=FAMILIES[args.model], architecture_kwargs=args.network_args,
+                            bands=bands, aux=aux,
                             selection=SelectionOptions(args.strategy, teacher_agreement=args.teacher_agreement),
                             epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch_size,
-                            patch=args.patch, learning_rate=args.learning_rate, seed=args.seed)
+                            patch=args.patch, learning_rate=args.learning_rate,
+                            class_weighting=not args.no_class_weights, label_smoothing=args.label_smoothing,
+                            gain_jitter=args.gain_jitter, consistency=args.consistency, seed=args.seed)
     bar = None if args.quiet else ProgressBar("training", stream=sys.stderr)
     result = train(config, scenes.training, scenes.validation, log=log, progress=bar.update if bar else None)
     if bar:

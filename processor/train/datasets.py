@@ -5,6 +5,8 @@ by the network's radius (by replication, as inference pads the image edge) and a
 the network's class index (0..5) on selected pixels and :data:`IGNORE` elsewhere. A patch is drawn
 around a selected pixel: first a class, uniformly among the classes present (class balancing), then a
 pixel of that class, real scenes weighted up; the eight flips and rotations augment it.
+:func:`jitter_gains` multiplies each band of a batch by its own random gain, as a calibration error
+or a different atmosphere would (the consistency term of the trainer compares the two views).
 """
 
 from __future__ import annotations
@@ -114,3 +116,16 @@ class PatchSampler:
                 x, y = x[:, :, ::-1], y[:, ::-1]
             inputs[i], labels[i] = x, y
         return inputs, labels
+
+
+def jitter_gains(inputs: np.ndarray, spec: FeatureSpec, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """A copy of normalised ``inputs`` (batch, C, H, W) whose band channels are those of reflectance
+    multiplied by a gain ``exp(N(0, sigma))`` per patch and band (auxiliary channels unchanged)."""
+    n_bands = len(spec.bands)
+    gains = np.exp(rng.normal(0.0, sigma, size=(inputs.shape[0], n_bands))).astype(np.float32)[..., None, None]
+    mean = np.asarray(spec.mean[:n_bands], dtype=np.float32)[:, None, None]
+    std = np.asarray(spec.std[:n_bands], dtype=np.float32)[:, None, None]
+    jittered = inputs.copy()
+    # reflectance = x * std + mean; (gain * reflectance - mean) / std = gain * x + (gain - 1) * mean / std
+    jittered[:, :n_bands] = gains * inputs[:, :n_bands] + (gains - 1) * (mean / std)
+    return jittered

@@ -2,7 +2,12 @@
 
 Deterministic for a seed and thread count: seeded scenes, seeded patch draws, seeded initialisation.
 Class-weighted cross-entropy (inverse square root of the selected pixels per class, on top of the
-class-balanced patch draws) over selected pixels only; AdamW with a cosine-decayed learning rate.
+class-balanced patch draws) over selected pixels only, optionally with label smoothing; AdamW with a
+cosine-decayed learning rate. Two options let the student do better than a noisy teacher: per-band gain
+jitter of the inputs (labels are kept: a few per cent of calibration must not change a class), and a
+consistency term that asks for the same class probabilities on a second view of each patch (other
+gains, mirrored) on every pixel, the unselected ones too, so the ambiguous pixels the selection drops
+still shape the decision boundaries.
 After every epoch the network is applied to the whole validation scenes and compared with their
 physics labels (agreement) and, for synthetic scenes, with the exact truth.
 """
@@ -24,7 +29,7 @@ from .. import weights
 from ..inference import predict
 from ..models.features import FeatureSpec
 from ..models.networks import OUTPUT_CLASSES, build_network, count_parameters
-from .datasets import IGNORE, PatchSampler, normalisation, scene_features
+from .datasets import IGNORE, PatchSampler, jitter_gains, normalisation, scene_features
 from .labels import LabelledScene
 from .metrics import confusion_matrix, normalized_mcc
 from .selection import SelectionOptions, select_pixels
@@ -46,6 +51,14 @@ class TrainingConfig:
     patch: int = 40
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
+    #: weight the loss by the inverse square root of each class's selected pixels (on top of the
+    #: class-balanced patch draws), or not
+    class_weighting: bool = True
+    label_smoothing: float = 0.0
+    #: standard deviation of the log of the per-band gain applied to every patch (0: none)
+    gain_jitter: float = 0.0
+    #: weight of the consistency term (0: none)
+    consistency: float = 0.0
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -107,6 +120,16 @@ def class_weights(counts: np.ndarray) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float32)
 
 
+def consistency_loss(network: torch.nn.Module, logits: torch.Tensor, inputs: np.ndarray, spec: FeatureSpec,
+                     sigma: float, rng: np.random.Generator) -> torch.Tensor:
+    """Mean per-pixel KL divergence of the network's probabilities on a second view of ``inputs`` (new
+    band gains, mirrored left-right) from its (fixed) probabilities on the first, ``logits``."""
+    view = jitter_gains(inputs, spec, sigma, rng) if sigma else inputs
+    other = network(torch.from_numpy(np.ascontiguousarray(view[..., ::-1]))).flip(-1)
+    target = torch.softmax(logits.detach(), dim=1)
+    return F.kl_div(F.log_softmax(other, dim=1), target, reduction="none").sum(dim=1).mean()
+
+
 def train(config: TrainingConfig, training: Sequence[LabelledScene], validation: Sequence[LabelledScene],
           *, log: Log = print, progress: Progress | None = None) -> TrainingResult:
     """Train one network on the selected physics labels of ``training``; validate every epoch."""
@@ -122,7 +145,7 @@ def train(config: TrainingConfig, training: Sequence[LabelledScene], validation:
     log(f"{config.architecture} {count_parameters(network)} parameters, radius {network.radius}; "
         f"{config.selection.describe()} keeps {100 * kept:.1f} % of the valid pixels; per class "
         + ", ".join(f"{name} {n}" for name, n in zip(OUTPUT_CLASSES, counts)))
-    loss_weights = class_weights(counts)
+    loss_weights = class_weights(counts) if config.class_weighting else None
     optimiser = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     total = config.epochs * config.steps_per_epoch
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.learning_rate, total_steps=total,
@@ -133,8 +156,14 @@ def train(config: TrainingConfig, training: Sequence[LabelledScene], validation:
         losses = []
         for step in range(config.steps_per_epoch):
             inputs, labels = sampler.batch(config.batch_size, rng)
+            if config.gain_jitter:
+                inputs = jitter_gains(inputs, spec, config.gain_jitter, rng)
             logits = network(torch.from_numpy(inputs))
-            loss = F.cross_entropy(logits, torch.from_numpy(labels), weight=loss_weights, ignore_index=IGNORE)
+            loss = F.cross_entropy(logits, torch.from_numpy(labels), weight=loss_weights, ignore_index=IGNORE,
+                                   label_smoothing=config.label_smoothing)
+            if config.consistency:
+                loss = loss + config.consistency * consistency_loss(network, logits, inputs, spec,
+                                                                    config.gain_jitter, rng)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
