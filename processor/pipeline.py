@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import numpy as np
 from .bands import BANDS_10M, BANDS_20M
 from .classes import N_CLASSES, MaskClass
 from .errors import NoValidDataError
-from .grid import Grid, Window, count_blocks, iter_blocks
+from .grid import Block, Grid, Window, count_blocks, iter_blocks
 from .io.raster import gdal_config
 from .io.safe import Product, open_product
 from .io.writers import OutputOptions, RunInfo, RunOutputs
@@ -131,10 +132,39 @@ def tile_geometry(product: Product, resolution: int) -> TileGeometry:
     return TileGeometry(sun_zenith, sun_azimuth, view_zenith, view_azimuth, float(resolution))
 
 
+def blocks_with_bands(source: Any, bands: tuple[str, ...], grid: Grid, params: ProcessingParameters, halo: int,
+                      prefetch: bool) -> Iterator[tuple[Block, dict[str, np.ndarray]]]:
+    """Every block of ``grid`` (row by row, grown by ``halo``) with its bands read from ``source``.
+
+    With ``prefetch`` the next block is read in a background thread while the caller works on this one:
+    decoding JPEG 2000 and predicting then share the cores (GDAL and torch release the GIL). Only that
+    thread touches ``source`` meanwhile, one read at a time, as GDAL datasets require.
+    """
+    blocks = iter_blocks(grid, params.block_size, halo)
+
+    def read(block: Block) -> dict[str, np.ndarray]:
+        return read_bands(source, bands, grid, block.outer, params)
+
+    if not prefetch:
+        for block in blocks:
+            yield block, read(block)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="s2mask-read") as reader:
+        pending = None
+        for block in blocks:
+            upcoming = (block, reader.submit(read, block))
+            if pending:
+                yield pending[0], pending[1].result()
+            pending = upcoming
+        if pending:
+            yield pending[0], pending[1].result()
+
+
 def stream_blocks(source: Any, masker: Masker, grid: Grid, params: ProcessingParameters, layers: TileLayers,
                   geometry: Callable[[], TileGeometry], *, reading: tuple[str, ...] | None = None,
                   on_block: Callable[[Window, tuple[slice, slice], dict[str, np.ndarray]], None] | None = None,
-                  progress: Progress | None = None, timings: Timings | None = None) -> np.ndarray:
+                  progress: Progress | None = None, timings: Timings | None = None,
+                  prefetch: bool = False) -> np.ndarray:
     """Classify every block of ``grid`` into ``layers`` and return the finished classes.
 
     ``source`` is anything with ``read(band, resolution, window, method)``, ``angles(resolution, window)``,
@@ -142,6 +172,8 @@ def stream_blocks(source: Any, masker: Masker, grid: Grid, params: ProcessingPar
     with the masker's halo (plus DSen2's when super-resolving), predicted, and its core stored; ``on_block``
     sees the core window, its slices in the block and the bands read (``reading``, default the masker's).
     A masker with whole-tile layers then finishes over the whole tile (``geometry`` is asked only then).
+    ``prefetch`` reads the next block in a background thread (:func:`blocks_with_bands`); the "read"
+    timing is then the time spent waiting for bands.
     """
     timings = timings or Timings()
     halo = masker.halo
@@ -153,8 +185,7 @@ def stream_blocks(source: Any, masker: Masker, grid: Grid, params: ProcessingPar
         torch.set_num_threads(params.threads or os.cpu_count() or 1)
     clock = time.perf_counter()
     total = count_blocks(grid, params.block_size)
-    for block in iter_blocks(grid, params.block_size, halo):
-        bands = read_bands(source, reading or masker.bands, grid, block.outer, params)
+    for block, bands in blocks_with_bands(source, reading or masker.bands, grid, params, halo, prefetch):
         clock = timings.add("read", clock)
         classes, prediction = predict_block(masker, bands, level=source.level, resolution=params.resolution,
                                             **source.angles(params.resolution, block.outer))
@@ -222,7 +253,7 @@ def run(product: str | Path | Product, output_dir: str | Path = ".", params: Pro
 
         classes = stream_blocks(product, masker, grid, params, layers,
                                 lambda: tile_geometry(product, params.resolution), reading=reading,
-                                on_block=add_to_quicklook, progress=progress, timings=timings)
+                                on_block=add_to_quicklook, progress=progress, timings=timings, prefetch=True)
         if not layers.classes.any():
             raise NoValidDataError("the product holds no valid pixel (every band is no data on the whole tile)",
                                    product.location.display_name)

@@ -107,3 +107,50 @@ def test_python_api_entry_point(product, tmp_path):
     result = s2mask.run(product, tmp_path, masker=NeighbourhoodMasker(), resolution=60, outputs=("cog", "report"))
     assert result.outputs["classes"].name.endswith("_s2mask.tif")
     assert result.report["parameters"]["resolution"] == 60
+
+
+class RecordingSource:
+    """A stand-in band source that records which thread read each window and can fail on one."""
+
+    level = "L1C"
+    bands = ("B2",)
+
+    def __init__(self, fail_at_row: int | None = None):
+        self.fail_at_row = fail_at_row
+        self.threads: list[str] = []
+
+    def read(self, band, resolution, window, method="bilinear"):
+        import threading
+
+        self.threads.append(threading.current_thread().name)
+        if window.row == self.fail_at_row:
+            raise OSError(f"cannot decode rows {window.row}-{window.row + window.height}")
+        return np.full(window.shape, window.row * 1000 + window.col, dtype=np.float32)
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_blocks_come_in_order_with_their_own_bands_whether_prefetched_or_not(prefetch):
+    from s2mask.grid import Grid
+    from s2mask.params import ProcessingParameters
+    from s2mask.pipeline import blocks_with_bands
+
+    grid = Grid("", 0.0, 0.0, 20.0, width=400, height=300)
+    source = RecordingSource()
+    seen = list(blocks_with_bands(source, ("B2",), grid, ProcessingParameters(block_size=128), 2, prefetch))
+    assert [block.index for block, _ in seen] == list(range(12))
+    for block, bands in seen:
+        assert bands["B2"].shape == block.outer.shape
+        assert bands["B2"][0, 0] == block.outer.row * 1000 + block.outer.col
+    assert all(name.startswith("s2mask-read") for name in source.threads) == prefetch
+
+
+def test_a_read_failing_in_the_prefetch_thread_reaches_the_caller():
+    from s2mask.grid import Grid
+    from s2mask.params import ProcessingParameters
+    from s2mask.pipeline import blocks_with_bands
+
+    grid = Grid("", 0.0, 0.0, 20.0, width=300, height=300)
+    with pytest.raises(OSError, match="cannot decode rows 128-"):
+        for _ in blocks_with_bands(RecordingSource(fail_at_row=128), ("B2",), grid,
+                                   ProcessingParameters(block_size=128), 0, True):
+            pass
