@@ -167,7 +167,7 @@ def test_report_matches_the_written_classes(full_run, arrays):
     valid = counts[1:].sum()
     assert report["cloud_cover_percent"] == pytest.approx(100 * (counts[4] + counts[5]) / valid, abs=1e-4)
     assert report["valid_fraction"] == pytest.approx(valid / counts.sum(), abs=1e-6)
-    assert report["timings_s"]["predict"] == 1.5 and "outputs" in report["timings_s"]
+    assert report["timings_s"]["predict"] == 1.5 and report["timings_s"]["close"] >= 0
 
 
 def test_cog_writer_blocks_of_any_size_give_the_same_file_content(tmp_path, arrays):
