@@ -1,8 +1,8 @@
 """Tiled, batched application of a mask network: device and thread selection, exact tiling, softmax.
 
-A network's output pixel depends only on inputs within ``network.radius`` pixels. :func:`predict` pads
-the image edge once by replication, cuts the image into tiles of ``tile`` x ``tile`` output pixels,
-each read with ``radius`` pixels of context, runs ``batch_size`` tiles per forward pass and keeps every
+A network's output pixel depends only on inputs within ``network.radius`` pixels. :func:`predict` cuts
+the image into tiles of ``tile`` x ``tile`` output pixels, each read with ``radius`` pixels of context
+(the image edge replicated), runs ``batch_size`` tiles per forward pass and keeps every
 tile's core. The result therefore does not depend on the tile size, the batch size, or on whether an
 image is processed whole or as blocks whose halo is at least ``radius`` (the pipeline's case): the
 tests compare them class for class. Small tiles keep the activations of a tile in the CPU caches;
@@ -53,18 +53,17 @@ def _tiles(height: int, width: int, tile: int) -> list[tuple[int, int, int, int]
             for row in range(0, height, tile) for col in range(0, width, tile)]
 
 
-def _padded_hwc(stack: np.ndarray, radius: int, extra_rows: int, extra_cols: int) -> np.ndarray:
-    """(H + 2 r + extra, W + 2 r + extra, C) copy of a (C, H, W) stack, edges replicated: rows of pixels
-    with their channels side by side, so a tile is one contiguous copy in torch's channels-last layout."""
-    channels, height, width = stack.shape
-    padded = np.empty((height + 2 * radius + extra_rows, width + 2 * radius + extra_cols, channels), np.float32)
-    inner = (slice(radius, radius + height), slice(radius, radius + width))
-    padded[inner] = stack.transpose(1, 2, 0)
-    padded[:radius, inner[1]] = padded[radius, inner[1]]
-    padded[radius + height:, inner[1]] = padded[radius + height - 1, inner[1]]
-    padded[:, :radius] = padded[:, radius:radius + 1]
-    padded[:, radius + width:] = padded[:, radius + width - 1:radius + width]
-    return padded
+def _tile_input(stack: np.ndarray, row: int, col: int, span: int, radius: int) -> np.ndarray:
+    """The (span, span, C) channels-last input of the tile whose output starts at (``row``, ``col``) of a
+    (C, H, W) stack: ``radius`` pixels of context, edges replicated beyond the image. Each worker thread
+    copies its own tiles, which stay in the CPU caches (a whole-block channels-last copy did not)."""
+    _, height, width = stack.shape
+    rows = np.clip(np.arange(row - radius, row - radius + span), 0, height - 1)
+    cols = np.clip(np.arange(col - radius, col - radius + span), 0, width - 1)
+    window = stack[:, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].transpose(1, 2, 0)
+    if window.shape[:2] != (span, span):
+        window = window[np.ix_(rows - rows[0], cols - cols[0])]
+    return np.ascontiguousarray(window)
 
 
 @torch.inference_mode()
@@ -86,7 +85,6 @@ def predict(network: torch.nn.Module, stack: np.ndarray, *, device: torch.device
     radius = int(network.radius)
     _, height, width = stack.shape
     tile = min(tile, max(height, width))
-    padded = _padded_hwc(stack, radius, -height % tile, -width % tile)
     if out is None:
         out = np.empty((network.n_classes, height, width), dtype=np.float32)
     classes = np.empty((height, width), dtype=np.uint8)
@@ -98,7 +96,7 @@ def predict(network: torch.nn.Module, stack: np.ndarray, *, device: torch.device
         if threads:
             torch.set_num_threads(threads)
         with torch.inference_mode():  # thread-local: worker threads need their own
-            batch = np.stack([padded[row:row + span, col:col + span] for row, col, _, _ in chunk])
+            batch = np.stack([_tile_input(stack, row, col, span, radius) for row, col, _, _ in chunk])
             logits = network(torch.from_numpy(batch).to(device).permute(0, 3, 1, 2))
             best = logits.argmax(dim=1).to(torch.uint8).cpu().numpy()
             soft = torch.softmax(logits, dim=1).cpu().numpy()

@@ -365,7 +365,7 @@ def linear_weights(positions: np.ndarray, size: int) -> np.ndarray:
     clamped = np.clip(positions, 0, size - 1)
     below = np.minimum(np.floor(clamped).astype(np.intp), max(size - 2, 0))
     fraction = clamped - below
-    weights = np.zeros((positions.size, size))
+    weights = np.zeros((positions.size, size), dtype=np.float32)
     rows = np.arange(positions.size)
     weights[rows, below] = 1 - fraction
     if size > 1:
@@ -376,17 +376,17 @@ def linear_weights(positions: np.ndarray, size: int) -> np.ndarray:
 def angle_on_grid(angles: AngleGrid, grid: Grid, window: Window, circular: bool = False) -> np.ndarray:
     """Bilinear interpolation of a 5 km angle grid (first node at the tile's upper-left corner) at the
     centres of ``window``'s pixels; azimuths are interpolated as unit vectors to survive 0/360."""
-    filled = _fill_nan_nearest(angles.values.astype(np.float64))
+    filled = _fill_nan_nearest(angles.values.astype(np.float32))
     rows = (np.arange(window.row, window.row + window.height) + 0.5) * grid.resolution / angles.step
     cols = (np.arange(window.col, window.col + window.width) + 0.5) * grid.resolution / angles.step
     # Bilinear interpolation on a regular grid is separable: (rows x nodes) @ nodes @ (nodes x cols),
-    # a hundred times faster than sampling every pixel's four nodes.
+    # two matrix products instead of gathering four nodes for every pixel.
     row_weights, col_weights = linear_weights(rows, filled.shape[0]), linear_weights(cols, filled.shape[1]).T
 
     def sample(field_values: np.ndarray) -> np.ndarray:
         return row_weights @ field_values @ col_weights
 
     if not circular:
-        return sample(filled).astype(np.float32)
+        return sample(filled)
     radians = np.deg2rad(filled)
-    return (np.rad2deg(np.arctan2(sample(np.sin(radians)), sample(np.cos(radians)))) % 360).astype(np.float32)
+    return np.rad2deg(np.arctan2(sample(np.sin(radians)), sample(np.cos(radians)))) % np.float32(360)
