@@ -137,8 +137,9 @@ def test_ctrl_c_on_the_command_line(product_factory, output):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not any(p.name.startswith(".") for p in output.iterdir()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)
+        time.sleep(0.01)
+    # at once: the staging folder appears when streaming starts, and the blocks of this product
+    # take only about a second to stream
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
