@@ -1,6 +1,7 @@
 """The streaming pipeline: blocks equal the whole, resolutions agree, outputs are complete and consistent."""
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -120,8 +121,6 @@ class RecordingSource:
         self.threads: list[str] = []
 
     def read(self, band, resolution, window, method="bilinear"):
-        import threading
-
         self.threads.append(threading.current_thread().name)
         if window.row == self.fail_at_row:
             raise OSError(f"cannot decode rows {window.row}-{window.row + window.height}")
