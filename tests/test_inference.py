@@ -6,7 +6,7 @@ import torch
 
 from s2mask.errors import ParameterError
 from s2mask.grid import Grid, iter_blocks
-from s2mask.inference import predict, select_device, set_threads
+from s2mask.inference import balanced_tile, predict, select_device, set_threads
 from s2mask.models.networks import build_network
 
 
@@ -29,6 +29,14 @@ def test_tile_and_batch_size_do_not_change_the_result(network, stack):
         other_probabilities, other_classes = predict(network, stack, tile=tile, batch_size=batch)
         np.testing.assert_array_equal(other_classes, classes)
         np.testing.assert_allclose(other_probabilities, probabilities, atol=1e-6)
+
+
+def test_tiles_are_balanced_so_edge_tiles_are_not_mostly_padding():
+    assert balanced_tile(1056, 384) == 352  # 3 x 352, not 384 + 384 + 288
+    assert balanced_tile(1056, 264) == 264
+    assert balanced_tile(386, 384) == 193
+    assert balanced_tile(100, 384) == 100
+    assert balanced_tile(385, 385) == 385
 
 
 def test_blocks_with_a_halo_equal_the_whole_image(network, stack):
