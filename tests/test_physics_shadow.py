@@ -5,7 +5,7 @@ import pytest
 
 from s2mask.classes import MaskClass
 from s2mask.physics import shadow_direction, shadow_pass
-from s2mask.physics.shadow import MAX_CLOUD_HEIGHT
+from s2mask.physics.shadow import MAX_CLOUD_HEIGHT, MAX_SAMPLES, _block_reduce, _sample_pixels
 
 C = MaskClass
 
@@ -97,3 +97,23 @@ def test_shadows_stay_off_no_data_and_need_darkness():
     assert (result[75:80, 80:110] == C.CLOUD_SHADOW).all()
     with pytest.raises(ValueError, match="does not match"):
         shadow_pass(classes, potential[:10], sun_zenith=30.0, sun_azimuth=150.0, resolution=20.0)
+
+
+def test_block_reduction_sums_and_maxima_with_edge_repetition():
+    values = np.arange(7 * 5, dtype=np.uint8).reshape(7, 5)
+    padded = np.pad(values, ((0, 2), (0, 1)), mode="edge").astype(np.int64)
+    blocks = padded.reshape(3, 3, 2, 3)
+    np.testing.assert_array_equal(_block_reduce(values, 3, "sum"), blocks.sum(axis=(1, 3)))
+    np.testing.assert_array_equal(_block_reduce(values > 20, 3, "max"), blocks.max(axis=(1, 3)) > 20)
+
+
+def test_samples_cap_large_objects_and_keep_small_ones_whole():
+    labels = np.zeros((400, 400), dtype=np.int64)
+    labels[10:390, 10:200] = 1  # 72200 pixels
+    labels[100:110, 300:310] = 2  # 100 pixels
+    rows, cols, objects = _sample_pixels(labels, 2)
+    assert np.all(labels[rows, cols] == objects)
+    large = objects == 1
+    assert MAX_SAMPLES <= large.sum() <= 4 * MAX_SAMPLES
+    assert rows[large].min() < 30 and rows[large].max() > 370  # spread over the whole object
+    assert (objects == 2).sum() == 100

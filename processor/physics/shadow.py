@@ -62,13 +62,22 @@ def shadow_direction(sun_zenith: np.ndarray | float, sun_azimuth: np.ndarray | f
 
 
 def _block_reduce(array: np.ndarray, factor: int, reducer: str) -> np.ndarray:
-    """Mean or max over ``factor`` x ``factor`` blocks; edge blocks are padded by repetition."""
+    """Sum (int32 for integers) or max over ``factor`` x ``factor`` blocks; edge blocks are padded by
+    repetition. Accumulating strided slices is twenty times faster than reducing a 4-D reshape."""
     if factor == 1:
         return array
     height, width = array.shape
-    padded = np.pad(array, ((0, -height % factor), (0, -width % factor)), mode="edge")
-    blocks = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor)
-    return blocks.max(axis=(1, 3)) if reducer == "max" else blocks.mean(axis=(1, 3), dtype=np.float32)
+    if height % factor or width % factor:
+        array = np.pad(array, ((0, -height % factor), (0, -width % factor)), mode="edge")
+    combine = np.maximum if reducer == "max" else np.add
+    dtype = np.int32 if reducer == "sum" and array.dtype.kind in "biu" else array.dtype
+    rows = array[0::factor].astype(dtype)
+    for offset in range(1, factor):
+        combine(rows, array[offset::factor], out=rows)
+    blocks = rows[:, 0::factor].copy()
+    for offset in range(1, factor):
+        combine(blocks, rows[:, offset::factor], out=blocks)
+    return blocks
 
 
 def _per_object_direction(angles: tuple, labels: np.ndarray, count: int, factor: int,
@@ -78,8 +87,8 @@ def _per_object_direction(angles: tuple, labels: np.ndarray, count: int, factor:
     if np.ndim(drow) == 0:
         return np.full(count + 1, float(drow)), np.full(count + 1, float(dcol))
     index = np.arange(1, count + 1)
-    means = [np.concatenate(([0.0], ndimage.mean(_block_reduce(np.asarray(d, np.float32), factor, "mean"),
-                                                 labels, index))) for d in (drow, dcol)]
+    means = [np.concatenate(([0.0], ndimage.mean(_block_reduce(np.asarray(d, np.float32), factor, "sum"),
+                                                 labels, index) / factor**2)) for d in (drow, dcol)]
     return means[0], means[1]
 
 
@@ -108,51 +117,64 @@ def search_heights(drow: np.ndarray, dcol: np.ndarray) -> np.ndarray:
 
 
 def _sample_pixels(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows, columns and labels of the labelled pixels, thinned to about :data:`MAX_SAMPLES` per object
-    (every k-th pixel in row order, so the sample spreads over the whole object)."""
-    rows, cols = np.nonzero(labels)
-    objects = labels[rows, cols]
-    sizes = np.bincount(objects, minlength=count + 1)
-    stride = np.maximum(sizes // MAX_SAMPLES, 1)
-    if stride.max() == 1:
-        return rows, cols, objects
-    order = np.argsort(objects, kind="stable")
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    rank = np.empty(objects.size, dtype=np.int64)
-    rank[order] = np.arange(objects.size) - starts[objects[order]]
-    keep = rank % stride[objects] == 0
-    return rows[keep], cols[keep], objects[keep]
+    """Rows, columns and labels of the labelled pixels, thinned to about :data:`MAX_SAMPLES` (at most four
+    times as many) per object: a larger object keeps the nodes of a square lattice over the image whose
+    spacing suits its size, so the sample spreads evenly over the whole object."""
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    spacing = np.maximum(np.sqrt(sizes / MAX_SAMPLES).astype(np.int64), 1)
+    spacing[0] = 0
+    rows, cols, objects = [], [], []
+    for step in np.unique(spacing[1:]) if count else ():
+        nodes = labels[::step, ::step]
+        node_rows, node_cols = np.nonzero(spacing[nodes] == step)
+        rows.append(node_rows * step)
+        cols.append(node_cols * step)
+        objects.append(nodes[node_rows, node_cols])
+    if not rows:
+        return (np.empty(0, np.int64),) * 3
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(objects).astype(np.int64)
 
 
-def match_heights(hidden: np.ndarray, evidence: np.ndarray, labels: np.ndarray, drow: np.ndarray, dcol: np.ndarray,
-                  candidates: np.ndarray, min_similarity: float = MIN_SIMILARITY) -> np.ndarray:
+def match_heights(hidden: np.ndarray, evidence: np.ndarray, levels: int, labels: np.ndarray, drow: np.ndarray,
+                  dcol: np.ndarray, candidates: np.ndarray, min_similarity: float = MIN_SIMILARITY) -> np.ndarray:
     """The best of the ``candidates`` heights (n, objects + 1; NaN = skip) for each object of ``labels``.
 
-    ``hidden`` marks pixels where a shadow cannot be seen (clouds), ``evidence`` (0..1) how much a pixel
-    looks like a shadow; ``drow``/``dcol`` are per-object shifts in pixels per metre of height. Returns
-    heights per object (index 0 unused), NaN where no candidate reaches ``min_similarity``.
+    ``hidden`` marks pixels where a shadow cannot be seen (clouds), ``evidence`` (integers 0..``levels``)
+    how much a pixel looks like a shadow; ``drow``/``dcol`` are per-object shifts in pixels per metre of
+    height. Returns heights per object (index 0 unused), NaN where no candidate reaches ``min_similarity``.
+
+    Every pixel of an object moves by the same whole number of pixels, so a projection is a gather at a
+    per-object offset from a padded image of codes (evidence level, or ``levels + 1`` for hidden and
+    outside), and one count of (object, code) pairs gives both the visible pixels and the evidence.
     """
-    rows, cols, objects = _sample_pixels(labels, candidates.shape[1] - 1)
     count = candidates.shape[1] - 1
+    rows, cols, objects = _sample_pixels(labels, count)
     sizes = np.bincount(objects, minlength=count + 1)
+    tried = np.isfinite(candidates)
+    heights = np.where(tried, candidates, 0.0)
+    shift_rows = np.rint(heights * drow).astype(np.int64)
+    shift_cols = np.rint(heights * dcol).astype(np.int64)
+    pad_rows, pad_cols = int(np.abs(shift_rows).max(initial=0)), int(np.abs(shift_cols).max(initial=0))
+    unseen = levels + 1
+    codes = np.full((labels.shape[0] + 2 * pad_rows, labels.shape[1] + 2 * pad_cols), unseen, dtype=np.uint8)
+    codes[pad_rows:pad_rows + labels.shape[0], pad_cols:pad_cols + labels.shape[1]] = np.where(
+        hidden, unseen, evidence)
+    padded_width = codes.shape[1]
+    codes = codes.ravel()
+    origin = (rows + pad_rows) * padded_width + cols + pad_cols
+    pair = objects * (unseen + 1)
+    seen_weight = np.append(np.ones(unseen), 0.0)
+    evidence_weight = np.append(np.arange(unseen) / levels, 0.0)
     best = np.full(count + 1, np.nan)
     best_similarity = np.full(count + 1, min_similarity)
-    shift_row, shift_col = drow[objects], dcol[objects]
-    for heights in candidates:
-        tried = np.isfinite(heights)
-        height = np.where(tried, heights, 0.0)[objects]
-        target_row = np.rint(rows + height * shift_row).astype(np.int64)
-        target_col = np.rint(cols + height * shift_col).astype(np.int64)
-        inside = ((target_row >= 0) & (target_row < labels.shape[0]) & (target_col >= 0)
-                  & (target_col < labels.shape[1]))
-        target_row, target_col, owner = target_row[inside], target_col[inside], objects[inside]
-        visible = ~hidden[target_row, target_col]
-        owner = owner[visible]
-        seen = np.bincount(owner, minlength=count + 1)
-        matched = np.bincount(owner, weights=evidence[target_row[visible], target_col[visible]], minlength=count + 1)
-        similarity = matched / np.maximum(seen, 1)
-        better = tried & (similarity > best_similarity) & (seen >= MIN_VISIBLE * sizes)
-        best[better] = heights[better]
+    for height, tried_now, shift_row, shift_col in zip(candidates, tried, shift_rows, shift_cols):
+        offset = shift_row * padded_width + shift_col
+        landed = codes[origin + offset[objects]]
+        pairs = np.bincount(pair + landed, minlength=(count + 1) * (unseen + 1)).reshape(count + 1, unseen + 1)
+        seen = pairs @ seen_weight
+        similarity = (pairs @ evidence_weight) / np.maximum(seen, 1)
+        better = tried_now & (similarity > best_similarity) & (seen >= MIN_VISIBLE * sizes)
+        best[better] = height[better]
         best_similarity[better] = similarity[better]
     best[0] = np.nan
     return best
@@ -177,8 +199,9 @@ def shadow_pass(classes: np.ndarray, potential_shadow: np.ndarray, *, sun_zenith
         return result
     # Water is dark with or without a shadow (and shadowed soil passes the water tests): it counts as
     # half a match, so that a lake cannot outbid a shadow on land.
+    # In halves (WATER_MATCH): 2 dark, 1 water, 0 neither, so that block sums stay exact integers.
     water = classes == MaskClass.WATER
-    evidence = np.where(water, np.float32(WATER_MATCH), (potential >= MATCH_DARKNESS).astype(np.float32))
+    evidence = np.where(water, np.uint8(round(2 * WATER_MATCH)), (potential >= MATCH_DARKNESS).astype(np.uint8) * 2)
     angles = (sun_zenith, sun_azimuth, view_zenith, view_azimuth)
     labels, heights, drow, dcol = _match_objects(classes, cloud, evidence, angles, resolution)
     shadow = _footprint(labels, heights, drow, dcol) & ~cloud & (potential >= SHADOW_DARKNESS)
@@ -199,27 +222,29 @@ def _match_objects(classes: np.ndarray, cloud: np.ndarray, evidence: np.ndarray,
                                   max(1, int(round(RIM_WIDTH / (resolution * factor)))))
     drow, dcol = _per_object_direction(angles, labels, count, factor, resolution)
     heights = search_heights(drow, dcol)
-    coarse = match_heights(cloud_coarse, _block_reduce(evidence, factor, "mean"), labels, drow, dcol,
-                           np.broadcast_to(heights[:, None], (heights.size, count + 1)))
-    full_labels = np.where(cloud, _upsample_nearest(labels, factor, classes.shape), 0)
+    coarse = match_heights(cloud_coarse, _block_reduce(evidence, factor, "sum"), 2 * factor**2, labels, drow,
+                           dcol, np.broadcast_to(heights[:, None], (heights.size, count + 1)))
+    # Objects without a match need no refinement and cast no shadow.
+    matched = np.where(np.isfinite(coarse), np.arange(count + 1), 0)
+    full_labels = np.where(cloud, _upsample_nearest(matched[labels], factor, classes.shape), 0)
     step = (heights[1] - heights[0]) / factor if heights.size > 1 else 0.0
     candidates = coarse[None, :] + np.arange(-factor, factor + 1)[:, None] * step
     drow, dcol = drow * factor, dcol * factor
-    return full_labels, match_heights(cloud, evidence, full_labels, drow, dcol, candidates, 0.0), drow, dcol
+    return full_labels, match_heights(cloud, evidence, 2, full_labels, drow, dcol, candidates, 0.0), drow, dcol
 
 
 def _footprint(labels: np.ndarray, heights: np.ndarray, drow: np.ndarray, dcol: np.ndarray) -> np.ndarray:
     """Where the labelled pixels of matched objects land when moved by their height's shift."""
-    rows, cols = np.nonzero(labels)
+    shift_rows = np.rint(np.nan_to_num(heights * drow)).astype(np.int64)
+    shift_cols = np.rint(np.nan_to_num(heights * dcol)).astype(np.int64)
+    shift_rows[~np.isfinite(heights)] = shift_cols[~np.isfinite(heights)] = 0
+    pad_rows, pad_cols = int(np.abs(shift_rows).max(initial=0)), int(np.abs(shift_cols).max(initial=0))
+    height, width = labels.shape
+    padded = np.zeros((height + 2 * pad_rows, width + 2 * pad_cols), dtype=bool)
+    rows, cols = np.nonzero(labels * np.isfinite(heights)[labels])
     owner = labels[rows, cols]
-    keep = np.isfinite(heights)[owner]
-    rows, cols, owner = rows[keep], cols[keep], owner[keep]
-    target_row = rows + np.rint(heights[owner] * drow[owner]).astype(np.int64)
-    target_col = cols + np.rint(heights[owner] * dcol[owner]).astype(np.int64)
-    inside = (target_row >= 0) & (target_row < labels.shape[0]) & (target_col >= 0) & (target_col < labels.shape[1])
-    footprint = np.zeros(labels.shape, dtype=bool)
-    footprint[target_row[inside], target_col[inside]] = True
-    return footprint
+    padded[rows + pad_rows + shift_rows[owner], cols + pad_cols + shift_cols[owner]] = True
+    return padded[pad_rows:pad_rows + height, pad_cols:pad_cols + width]
 
 
 def _upsample_nearest(coarse: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
