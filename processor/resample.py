@@ -81,19 +81,25 @@ def _taps(positions: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _interpolate_axis(array: np.ndarray, positions: np.ndarray, axis: int, method: str) -> np.ndarray:
+    """Interpolate float32 ``array`` at ``positions`` along ``axis``; an output that draws on a NaN is NaN."""
     indices, weights = _taps(positions, method)
     indices = np.clip(indices, 0, array.shape[axis] - 1)
-    data = np.moveaxis(array, axis, -1)
-    invalid = np.isnan(data)
-    clean = np.where(invalid, 0.0, data)
-    out = np.zeros(data.shape[:-1] + (positions.size,), dtype=np.float64)
-    bad = np.zeros(out.shape, dtype=bool)
-    for k in range(indices.shape[1]):
-        w = weights[:, k]
-        out += clean[..., indices[:, k]] * w
-        bad |= invalid[..., indices[:, k]] & (w != 0)
-    out[bad] = np.nan
-    return np.moveaxis(out, -1, axis)
+    weights = weights.astype(np.float32).reshape(
+        [positions.size if dim == axis else 1 for dim in range(array.ndim)] + [indices.shape[1]])
+    invalid = np.isnan(array)
+    # Reflectance blocks rarely hold NaN: only then is the invalid mask carried through.
+    carries_nan = bool(invalid.any())
+    clean = np.where(invalid, np.float32(0), array) if carries_nan else array
+    out = np.take(clean, indices[:, 0], axis=axis) * weights[..., 0]
+    for k in range(1, indices.shape[1]):
+        out += np.take(clean, indices[:, k], axis=axis) * weights[..., k]
+    if carries_nan:
+        used = np.abs(weights) > 0
+        bad = np.zeros(out.shape, dtype=bool)
+        for k in range(indices.shape[1]):
+            bad |= np.take(invalid, indices[:, k], axis=axis) & used[..., k]
+        out[bad] = np.nan
+    return out
 
 
 def upsample_window(coarse: np.ndarray, coarse_window: Window, factor: int, target: Window,
@@ -108,9 +114,8 @@ def upsample_window(coarse: np.ndarray, coarse_window: Window, factor: int, targ
         raise ValueError(f"array of shape {coarse.shape} does not match {coarse_window}")
     rows = (np.arange(target.row, target.row + target.height) + 0.5) / factor - 0.5 - coarse_window.row
     cols = (np.arange(target.col, target.col + target.width) + 0.5) / factor - 0.5 - coarse_window.col
-    data = np.asarray(coarse, dtype=np.float64)
-    out = _interpolate_axis(_interpolate_axis(data, rows, data.ndim - 2, method), cols, data.ndim - 1, method)
-    return out.astype(np.float32)
+    data = np.asarray(coarse, dtype=np.float32)
+    return _interpolate_axis(_interpolate_axis(data, rows, data.ndim - 2, method), cols, data.ndim - 1, method)
 
 
 def upsample(array: np.ndarray, factor: int, method: str = "bilinear") -> np.ndarray:
