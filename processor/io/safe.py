@@ -205,7 +205,7 @@ class Product:
         invalid = (dn == self.metadata.nodata_value) | (dn == self.metadata.saturated_value)
         if self.mask_footprint:
             invalid |= ~self._footprint(band, source, native, level)
-        if margin:
+        if margin and invalid.any():
             invalid = ndimage.binary_dilation(invalid, _DILATE)
         inner = window.relative_to(outer)
         values = dn_to_reflectance(dn[inner], self.offset(band), self.quantification_value)
