@@ -50,20 +50,20 @@ class QuicklookAccumulator:
             return
         rows = (window.row + np.arange(window.height)) // self.factor
         cols = (window.col + np.arange(window.width)) // self.factor
-        cells = (rows[:, None] * self.shape[1] + cols[None, :]).ravel()
-        first, span = int(cells[0]), int(cells[-1] - cells[0] + 1)
-        local = cells - first
         if rgb is not None:
             if rgb.shape != (3, *window.shape):
                 raise ValueError(f"quicklook rgb must be (3, {window.height}, {window.width}), got {rgb.shape}")
-            flat = rgb.reshape(3, -1)
-            valid = np.isfinite(flat).all(axis=0)
-            self._valid[first:first + span] += np.bincount(local[valid], minlength=span)
-            for band in range(3):
-                self._sums[band, first:first + span] += np.bincount(local[valid], flat[band, valid], minlength=span)
+            valid = np.isfinite(rgb).all(axis=0)
+            cells = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+            self._valid.reshape(self.shape)[cells] += _cell_sums(valid[None].astype(np.int32), rows, cols)[0]
+            self._sums.reshape(3, *self.shape)[(slice(None), *cells)] += _cell_sums(
+                np.where(valid, rgb, np.float32(0)), rows, cols)
         if classes is not None:
             if classes.shape != window.shape or classes.max(initial=0) >= N_CLASSES:
                 raise ValueError(f"quicklook classes must be {window.shape} with values < {N_CLASSES}")
+            cells = (rows[:, None] * self.shape[1] + cols[None, :]).ravel()
+            first, span = int(cells[0]), int(cells[-1] - cells[0] + 1)
+            local = cells - first
             codes = local * N_CLASSES + classes.ravel()
             counts = np.bincount(codes, minlength=span * N_CLASSES).reshape(span, N_CLASSES)
             self._class_counts[first:first + span] += counts
@@ -75,6 +75,15 @@ class QuicklookAccumulator:
         valid_counts = self._class_counts[:, 1:]
         classes = np.where(valid_counts.any(axis=1), valid_counts.argmax(axis=1) + 1, MaskClass.NO_DATA)
         return rgb.reshape(3, *self.shape), classes.astype(np.uint8).reshape(self.shape)
+
+
+def _cell_sums(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Sums of (k, h, w) ``values`` over the quicklook cells ``rows`` and ``cols`` (non-decreasing cell
+    indices of each row and column) fall in: contiguous reductions, several times faster than binning."""
+    row_starts = np.flatnonzero(np.diff(rows, prepend=rows[0] - 1))
+    col_starts = np.flatnonzero(np.diff(cols, prepend=cols[0] - 1))
+    # Columns first: reducing along the contiguous axis first leaves a sixth as much for the other.
+    return np.add.reduceat(np.add.reduceat(values, col_starts, axis=2), row_starts, axis=1)
 
 
 def true_colour(rgb: np.ndarray) -> np.ndarray:
