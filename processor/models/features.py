@@ -122,5 +122,6 @@ def feature_stack(bands: Mapping[str, np.ndarray], spec: FeatureSpec, *, level: 
         stack[channel] *= np.float32(1 / std)
     if valid is None:
         valid = np.isfinite(stack[:len(spec.bands)]).all(axis=0)
-    np.copyto(stack, np.float32(0), where=~valid)
+    if not valid.all():
+        np.copyto(stack, np.float32(0), where=~valid)
     return stack
