@@ -27,7 +27,7 @@ from .grid import Block, Grid, Window, count_blocks, iter_blocks
 from .io.raster import gdal_config
 from .io.safe import Product, open_product
 from .io.writers import OutputOptions, RunInfo, RunOutputs
-from .masker import Masker, TileGeometry, predict_block, require_bands, select_masker
+from .masker import Masker, TileGeometry, block_angles, predict_block, require_bands, select_masker
 from .params import ProcessingParameters
 
 Progress = Callable[[int, int], None]
@@ -167,7 +167,7 @@ def stream_blocks(source: Any, masker: Masker, grid: Grid, params: ProcessingPar
                   prefetch: bool = False) -> np.ndarray:
     """Classify every block of ``grid`` into ``layers`` and return the finished classes.
 
-    ``source`` is anything with ``read(band, resolution, window, method)``, ``angles(resolution, window)``,
+    ``source`` is anything with ``read(band, resolution, window, method)``, ``angles(resolution, window, names)``,
     ``bands`` and ``level`` (a SAFE :class:`Product` or the SNAP operator's grid source). Each block is read
     with the masker's halo (plus DSen2's when super-resolving), predicted, and its core stored; ``on_block``
     sees the core window, its slices in the block and the bands read (``reading``, default the masker's).
@@ -183,12 +183,13 @@ def stream_blocks(source: Any, masker: Masker, grid: Grid, params: ProcessingPar
         from .superres import HALO_10M
         halo += HALO_10M
         torch.set_num_threads(params.threads or os.cpu_count() or 1)
+    angles = block_angles(masker)
     clock = time.perf_counter()
     total = count_blocks(grid, params.block_size)
     for block, bands in blocks_with_bands(source, reading or masker.bands, grid, params, halo, prefetch):
         clock = timings.add("read", clock)
         classes, prediction = predict_block(masker, bands, level=source.level, resolution=params.resolution,
-                                            **source.angles(params.resolution, block.outer))
+                                            **source.angles(params.resolution, block.outer, angles))
         clock = timings.add("predict", clock)
         core = block.core_in_outer
         layers.store(block.core, core, classes[core], prediction.probabilities, prediction.layers,

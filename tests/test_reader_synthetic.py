@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from s2mask.bands import ALL_BANDS, L2A_BANDS
-from s2mask.grid import iter_blocks
+from s2mask.grid import Window, iter_blocks
 from s2mask.io.safe import dn_to_reflectance, open_product
+from s2mask.masker import BLOCK_ANGLES
 from s2mask.resample import downsample_mean
 from s2mask.sim.safe import to_dn, write_jp2
 
@@ -127,3 +128,10 @@ def test_angles_are_interpolated_to_pixel_centres(product_factory):
     assert zenith[-1, 0] > zenith[0, 0]  # the sim's zenith grows southward
     view_zenith, _ = product.view_angles("B8A", 60)
     assert np.isfinite(view_zenith).all()
+    window = Window(10, 20, 30, 40)
+    every = product.angles(20, window)
+    assert sorted(every) == sorted(BLOCK_ANGLES)
+    np.testing.assert_array_equal(every["view_zenith"], product.view_angles("B8A", 20, window)[0])
+    only = product.angles(20, window, ("sun_zenith",))
+    assert list(only) == ["sun_zenith"]
+    np.testing.assert_array_equal(only["sun_zenith"], every["sun_zenith"])

@@ -21,6 +21,7 @@ from scipy import ndimage
 from ..bands import NATIVE_RESOLUTION, RESOLUTIONS, sort_bands
 from ..errors import MissingBandError, ParameterError, ProductFormatError
 from ..grid import Grid, Window
+from ..masker import BLOCK_ANGLES
 from ..resample import coarse_window_for, downsample_mean, upsample_margin, upsample_window
 from . import qi_masks
 from .location import SafeLocation
@@ -284,10 +285,8 @@ class Product:
     # --- angles -----------------------------------------------------------------------------------
     def sun_angles(self, resolution: int, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Sun zenith and azimuth (degrees) interpolated from the 5 km grids to pixel centres."""
-        grid = self.grid(resolution)
-        window = window or grid.full_window
-        return (angle_on_grid(self.tile.sun_zenith, grid, window),
-                angle_on_grid(self.tile.sun_azimuth, grid, window, circular=True))
+        angles = self.angles(resolution, window, ("sun_zenith", "sun_azimuth"))
+        return angles["sun_zenith"], angles["sun_azimuth"]
 
     def view_angles(self, band: str, resolution: int, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Viewing zenith and azimuth of a band (merged over detectors) at pixel centres."""
@@ -298,14 +297,20 @@ class Product:
         return (angle_on_grid(self.tile.view_zenith[band], grid, window),
                 angle_on_grid(self.tile.view_azimuth[band], grid, window, circular=True))
 
-    def angles(self, resolution: int, window: Window | None = None) -> dict[str, np.ndarray]:
-        """Sun and view zenith/azimuth of every pixel of a window (view angles of B8A, the band the
-        masks are resampled around, or of the first band with angle grids)."""
-        sun_zenith, sun_azimuth = self.sun_angles(resolution, window)
-        view_band = "B8A" if "B8A" in self.tile.view_zenith else next(iter(self.tile.view_zenith))
-        view_zenith, view_azimuth = self.view_angles(view_band, resolution, window)
-        return {"sun_zenith": sun_zenith, "sun_azimuth": sun_azimuth, "view_zenith": view_zenith,
-                "view_azimuth": view_azimuth}
+    def angles(self, resolution: int, window: Window | None = None,
+               names: tuple[str, ...] = BLOCK_ANGLES) -> dict[str, np.ndarray]:
+        """The angles of ``names`` (sun and view zenith/azimuth, degrees) at the centres of a window's
+        pixels; view angles of B8A, the band the masks are resampled around, or of the first band with
+        angle grids."""
+        grid = self.grid(resolution)
+        window = window or grid.full_window
+        grids = {"sun_zenith": self.tile.sun_zenith, "sun_azimuth": self.tile.sun_azimuth}
+        if any(name.startswith("view_") for name in names):
+            band = "B8A" if "B8A" in self.tile.view_zenith else next(iter(self.tile.view_zenith), None)
+            if band is None:
+                raise MissingBandError("the tile metadata has no viewing angles", self.location.display_name)
+            grids.update(view_zenith=self.tile.view_zenith[band], view_azimuth=self.tile.view_azimuth[band])
+        return {name: angle_on_grid(grids[name], grid, window, circular=name.endswith("azimuth")) for name in names}
 
     @property
     def mean_sun_angles(self) -> tuple[float, float]:

@@ -50,6 +50,9 @@ class CNNMasker:
         if self.shadows not in SHADOW_MODES:
             raise ValueError(f"shadows must be one of {', '.join(SHADOW_MODES)}, got {self.shadows!r}")
         self.tile_layers: tuple[str, ...] = ("potential_shadow",) if self.shadows == "network+geometry" else ()
+        # The sun azimuth only matters for the terrain incidence, which needs an elevation that blocks of
+        # the pipeline do not have.
+        self.angles: tuple[str, ...] = ("sun_zenith",)
 
     def predict(self, block: BlockInput) -> BlockPrediction:
         stack = feature_stack(block.bands, self.spec, level=block.level, resolution=block.resolution,

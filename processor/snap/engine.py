@@ -26,7 +26,7 @@ from ..classes import MaskClass
 from ..grid import Grid, Window
 from ..io.geotiff import PROBABILITY_NODATA
 from ..io.writers import encode_probabilities
-from ..masker import Masker, TileGeometry, predict_block, require_bands, select_masker
+from ..masker import Masker, TileGeometry, block_angles, predict_block, require_bands, select_masker
 from ..params import ProcessingParameters
 from ..pipeline import TileLayers, read_bands, stream_blocks
 from .source import GridSource
@@ -92,7 +92,7 @@ class TileComputer:
     def _predict(self, window: Window) -> tuple:
         bands = read_bands(self.source, self.masker.bands, self.grid, window, self.params)
         return predict_block(self.masker, bands, level=self.source.level, resolution=self.params.resolution,
-                             **self.source.angles(self.params.resolution, window))
+                             **self.source.angles(self.params.resolution, window, block_angles(self.masker)))
 
     def _cut(self, window: Window) -> TileResult:
         if self._classes is None:

@@ -21,7 +21,7 @@ from ..errors import MissingBandError, ParameterError, ProductFormatError
 from ..grid import Grid, Window
 from ..io.safe import angle_on_grid, mean_angle
 from ..io.tile_mtd import AngleGrid
-from ..masker import TileGeometry
+from ..masker import BLOCK_ANGLES, TileGeometry
 from ..resample import coarse_window_for, downsample_mean, upsample_margin, upsample_window
 
 Fetch = Callable[[str, Window], np.ndarray]
@@ -115,10 +115,10 @@ class GridSource:
         fine = Window(window.row * factor, window.col * factor, window.height * factor, window.width * factor)
         return downsample_mean(self.fetch(band, fine), factor)
 
-    def angles(self, resolution: int, window: Window) -> dict[str, np.ndarray]:
-        """Sun and view zenith/azimuth (degrees) at the centres of ``window``'s pixels."""
-        return {key: self._angle(name, key in _AZIMUTHS, resolution, window)
-                for key, name in self._angle_names().items()}
+    def angles(self, resolution: int, window: Window, names: tuple[str, ...] = BLOCK_ANGLES) -> dict[str, np.ndarray]:
+        """The angles of ``names`` (sun and view zenith/azimuth, degrees) at the centres of ``window``'s pixels."""
+        bands = self._angle_names()
+        return {key: self._angle(bands[key], key in _AZIMUTHS, resolution, window) for key in names}
 
     def _angle(self, name: str, circular: bool, resolution: int, window: Window) -> np.ndarray:
         raster = self.rasters[name]
