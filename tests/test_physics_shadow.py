@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from s2mask.classes import MaskClass
+from s2mask.physics import shadow as shadow_module
 from s2mask.physics import shadow_direction, shadow_pass
 from s2mask.physics.shadow import MAX_CLOUD_HEIGHT, MAX_SAMPLES, _block_reduce, _sample_pixels
 
@@ -117,3 +118,14 @@ def test_samples_cap_large_objects_and_keep_small_ones_whole():
     assert MAX_SAMPLES <= large.sum() <= 4 * MAX_SAMPLES
     assert rows[large].min() < 30 and rows[large].max() > 370  # spread over the whole object
     assert (objects == 2).sum() == 100
+
+
+def test_splitting_the_heights_among_threads_changes_nothing(monkeypatch):
+    classes, potential = _scene(decoy=(160, 160))
+    zenith, azimuth = _sun_for((-40, -20), 2000.0, 20.0)
+    results = []
+    for threads in (1, 3):
+        monkeypatch.setattr(shadow_module, "_threads", lambda threads=threads: threads)
+        results.append(shadow_pass(classes, potential, sun_zenith=zenith, sun_azimuth=azimuth, resolution=20.0))
+    np.testing.assert_array_equal(results[0], results[1])
+    assert (results[0] == C.CLOUD_SHADOW).any()

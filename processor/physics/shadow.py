@@ -18,6 +18,9 @@ CLOUD_SHADOW where the pixel is dark enough. The search runs on a grid of about
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy import ndimage
 
@@ -165,19 +168,37 @@ def match_heights(hidden: np.ndarray, evidence: np.ndarray, levels: int, labels:
     pair = objects * (unseen + 1)
     seen_weight = np.append(np.ones(unseen), 0.0)
     evidence_weight = np.append(np.arange(unseen) / levels, 0.0)
-    best = np.full(count + 1, np.nan)
-    best_similarity = np.full(count + 1, min_similarity)
-    for height, tried_now, shift_row, shift_col in zip(candidates, tried, shift_rows, shift_cols):
-        offset = shift_row * padded_width + shift_col
-        landed = codes[origin + offset[objects]]
-        pairs = np.bincount(pair + landed, minlength=(count + 1) * (unseen + 1)).reshape(count + 1, unseen + 1)
-        seen = pairs @ seen_weight
-        similarity = (pairs @ evidence_weight) / np.maximum(seen, 1)
-        better = tried_now & (similarity > best_similarity) & (seen >= MIN_VISIBLE * sizes)
-        best[better] = height[better]
-        best_similarity[better] = similarity[better]
+
+    def best_of(part: slice) -> tuple[np.ndarray, np.ndarray]:
+        best = np.full(count + 1, np.nan)
+        best_similarity = np.full(count + 1, min_similarity)
+        for height, tried_now, shift_row, shift_col in zip(candidates[part], tried[part], shift_rows[part],
+                                                           shift_cols[part]):
+            offset = shift_row * padded_width + shift_col
+            landed = codes[origin + offset[objects]]
+            pairs = np.bincount(pair + landed, minlength=(count + 1) * (unseen + 1)).reshape(count + 1, unseen + 1)
+            seen = pairs @ seen_weight
+            similarity = (pairs @ evidence_weight) / np.maximum(seen, 1)
+            better = tried_now & (similarity > best_similarity) & (seen >= MIN_VISIBLE * sizes)
+            best[better] = height[better]
+            best_similarity[better] = similarity[better]
+        return best, best_similarity
+
+    # The heights are split among threads (numpy's gathers and counts release the GIL); a later part
+    # replaces an earlier one only where it is strictly better, so the first best height still wins.
+    parts = np.array_split(np.arange(len(candidates)), min(_threads(), len(candidates)) or 1)
+    with ThreadPoolExecutor(len(parts)) as pool:
+        results = list(pool.map(best_of, [slice(part[0], part[-1] + 1) for part in parts if part.size]))
+    best, best_similarity = results[0]
+    for part_best, part_similarity in results[1:]:
+        better = part_similarity > best_similarity
+        best[better], best_similarity[better] = part_best[better], part_similarity[better]
     best[0] = np.nan
     return best
+
+
+def _threads() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def shadow_pass(classes: np.ndarray, potential_shadow: np.ndarray, *, sun_zenith: np.ndarray | float,
