@@ -198,7 +198,10 @@ def match_heights(hidden: np.ndarray, evidence: np.ndarray, levels: int, labels:
 
 
 def _threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """The cores this process may use, at most ``OMP_NUM_THREADS`` (which ``s2mask batch`` sets per worker)."""
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    return min(available, int(limit)) if limit.isdigit() and int(limit) > 0 else available
 
 
 def shadow_pass(classes: np.ndarray, potential_shadow: np.ndarray, *, sun_zenith: np.ndarray | float,
