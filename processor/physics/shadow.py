@@ -126,6 +126,7 @@ def _sample_pixels(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarr
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     spacing = np.maximum(np.sqrt(sizes / MAX_SAMPLES).astype(np.int64), 1)
     spacing[0] = 0
+    spacing = spacing.astype(np.min_scalar_type(spacing.max()))  # gathered over the whole image below
     rows, cols, objects = [], [], []
     for step in np.unique(spacing[1:]) if count else ():
         nodes = labels[::step, ::step]
@@ -249,7 +250,7 @@ def _match_objects(classes: np.ndarray, cloud: np.ndarray, evidence: np.ndarray,
     coarse = match_heights(cloud_coarse, _block_reduce(evidence, factor, "sum"), 2 * factor**2, labels, drow,
                            dcol, np.broadcast_to(heights[:, None], (heights.size, count + 1)))
     # Objects without a match need no refinement and cast no shadow.
-    matched = np.where(np.isfinite(coarse), np.arange(count + 1), 0)
+    matched = np.where(np.isfinite(coarse), np.arange(count + 1), 0).astype(labels.dtype)
     full_labels = np.where(cloud, _upsample_nearest(matched[labels], factor, classes.shape), 0)
     step = (heights[1] - heights[0]) / factor if heights.size > 1 else 0.0
     candidates = coarse[None, :] + np.arange(-factor, factor + 1)[:, None] * step
@@ -265,8 +266,11 @@ def _footprint(labels: np.ndarray, heights: np.ndarray, drow: np.ndarray, dcol: 
     pad_rows, pad_cols = int(np.abs(shift_rows).max(initial=0)), int(np.abs(shift_cols).max(initial=0))
     height, width = labels.shape
     padded = np.zeros((height + 2 * pad_rows, width + 2 * pad_cols), dtype=bool)
-    rows, cols = np.nonzero(labels * np.isfinite(heights)[labels])
+    rows, cols = np.nonzero(labels)
     owner = labels[rows, cols]
+    keep = np.isfinite(heights)[owner]
+    if not keep.all():
+        rows, cols, owner = rows[keep], cols[keep], owner[keep]
     padded[rows + pad_rows + shift_rows[owner], cols + pad_cols + shift_cols[owner]] = True
     return padded[pad_rows:pad_rows + height, pad_cols:pad_cols + width]
 
