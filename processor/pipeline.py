@@ -24,7 +24,7 @@ from .bands import BANDS_10M, BANDS_20M
 from .classes import N_CLASSES, MaskClass
 from .errors import NoValidDataError
 from .grid import Block, Grid, Window, count_blocks, iter_blocks
-from .io.raster import gdal_config
+from .io.raster import cache_mb, gdal_config
 from .io.safe import Product, open_product
 from .io.writers import OutputOptions, RunInfo, RunOutputs
 from .masker import Masker, TileGeometry, block_angles, predict_block, require_bands, select_masker
@@ -244,7 +244,8 @@ def run(product: str | Path | Product, output_dir: str | Path = ".", params: Pro
                                   + (("B4", "B8") if options.scl else ())))
     info = RunInfo(product.product_id, product.level, masker.model_id, params.to_dict(),
                    product.sensing_time, product.sensing_time)
-    with gdal_config(params.threads or None), RunOutputs(output_dir, grid, info, options) as outputs:
+    with (gdal_config(params.threads or None, cache_mb(params.resolution)),
+          RunOutputs(output_dir, grid, info, options) as outputs):
         layers = TileLayers(grid, masker, bool(options.probability_classes), options.scl)
         timings.add("open", started)
 

@@ -27,6 +27,14 @@ gdal.UseExceptions()
 #: them again. Reading 3 of the 6 block rows of a full tile at 20 m with a 16 px halo took 28 CPU-s
 #: with 256 MB, 25 with 512 MB, 768 MB or 1.5 GB (22 without halo); the reader then peaks at 0.8 GB.
 DEFAULT_CACHE_MB = 512
+#: At 10 m a block row spans twice the native rows of every band: reading 2 of the 11 block rows with
+#: the halo and footprints took 33 CPU-s with 512 MB (20 without halo), 24 with 768 MB, 1 or 2 GB.
+CACHE_MB_BY_RESOLUTION = {10: 768}
+
+
+def cache_mb(resolution: int) -> int:
+    """The GDAL block cache (MB) for streaming blocks onto the ``resolution`` grid."""
+    return CACHE_MB_BY_RESOLUTION.get(resolution, DEFAULT_CACHE_MB)
 
 
 @contextmanager
