@@ -187,13 +187,14 @@ def match_heights(hidden: np.ndarray, evidence: np.ndarray, levels: int, labels:
 
     # The heights are split among threads (numpy's gathers and counts release the GIL); a later part
     # replaces an earlier one only where it is strictly better, so the first best height still wins.
-    parts = np.array_split(np.arange(len(candidates)), min(_threads(), len(candidates)) or 1)
-    with ThreadPoolExecutor(len(parts)) as pool:
-        results = list(pool.map(best_of, [slice(part[0], part[-1] + 1) for part in parts if part.size]))
-    best, best_similarity = results[0]
-    for part_best, part_similarity in results[1:]:
-        better = part_similarity > best_similarity
-        best[better], best_similarity[better] = part_best[better], part_similarity[better]
+    parts = [slice(part[0], part[-1] + 1) for part in np.array_split(np.arange(len(candidates)), _threads())
+             if part.size]
+    best = np.full(count + 1, np.nan)
+    best_similarity = np.full(count + 1, min_similarity)
+    with ThreadPoolExecutor(max(len(parts), 1)) as pool:
+        for part_best, part_similarity in pool.map(best_of, parts):
+            better = part_similarity > best_similarity
+            best[better], best_similarity[better] = part_best[better], part_similarity[better]
     best[0] = np.nan
     return best
 
