@@ -34,6 +34,9 @@ Progress = Callable[[int, int], None]
 QUICKLOOK_BANDS = ("B4", "B3", "B2")
 #: The super-resolution networks work on windows aligned to the 60 m grid.
 SUPERRES_ALIGNMENT = 6
+#: Halo of the first block decoded while the model loads: more than any shipped model's (16); the
+#: JPEG 2000 tiles that a halo reaches into are decoded whole anyway.
+WARM_UP_HALO = 32
 
 
 @dataclass
@@ -237,35 +240,56 @@ def run(product: str | Path | Product, output_dir: str | Path = ".", params: Pro
     if not isinstance(product, Product):
         product = open_product(product, use_jp2_levels=not params.exact_downsampling)
     grid = product.grid(params.resolution)
-    masker = masker or select_masker(params.model, product.level, product.bands, params.device, params.threads)
-    require_bands(masker.bands, product.bands, masker.model_id)
-    options = output_options(params)
+    with gdal_config(params.threads or None, cache_mb(params.resolution)):
+        masker = masker or select_masker_warming_up(product, grid, params)
+        require_bands(masker.bands, product.bands, masker.model_id)
+        options = output_options(params)
+        info = RunInfo(product.product_id, product.level, masker.model_id, params.to_dict(),
+                       product.sensing_time, product.sensing_time)
+        with RunOutputs(output_dir, grid, info, options) as outputs:
+            timings.add("open", started)
+            report = _stream_and_write(product, masker, grid, params, outputs, timings, progress)
+    return RunResult(outputs.paths, report)
+
+
+def select_masker_warming_up(product: Product, grid: Grid, params: ProcessingParameters) -> Masker:
+    """:func:`~s2mask.masker.select_masker` while the first block's bands decode into GDAL's block cache
+    in a background thread: loading a CNN (importing torch) takes about a second that the first read then
+    no longer waits for. Only that thread touches the product meanwhile; leaving the executor waits for
+    it, and a band that fails to decode fails again, with its message, when the blocks are read."""
+    arguments = (params.model, product.level, product.bands, params.device, params.threads)
+    if params.super_resolution:
+        return select_masker(*arguments)
+    first = next(iter_blocks(grid, params.block_size, WARM_UP_HALO)).outer
+    with ThreadPoolExecutor(1, thread_name_prefix="s2mask-warm-up") as warm_up:
+        warm_up.submit(read_bands, product, product.bands, grid, first, params)
+        return select_masker(*arguments)
+
+
+def _stream_and_write(product: Product, masker: Masker, grid: Grid, params: ProcessingParameters,
+                      outputs: RunOutputs, timings: Timings, progress: Progress | None) -> dict[str, Any]:
+    """Stream the blocks into the whole-tile layers, finish, write every output; returns the report."""
+    options = outputs.options
     reading = tuple(dict.fromkeys(masker.bands + tuple(b for b in QUICKLOOK_BANDS if b in product.bands)
                                   + (("B4", "B8") if options.scl else ())))
-    info = RunInfo(product.product_id, product.level, masker.model_id, params.to_dict(),
-                   product.sensing_time, product.sensing_time)
-    with (gdal_config(params.threads or None, cache_mb(params.resolution)),
-          RunOutputs(output_dir, grid, info, options) as outputs):
-        layers = TileLayers(grid, masker, bool(options.probability_classes), options.scl)
-        timings.add("open", started)
+    layers = TileLayers(grid, masker, bool(options.probability_classes), options.scl)
 
-        def add_to_quicklook(window: Window, core: tuple[slice, slice], bands: dict[str, np.ndarray]) -> None:
-            if outputs.quicklook is not None and all(b in bands for b in QUICKLOOK_BANDS):
-                outputs.quicklook.add(window, rgb=np.stack([bands[b][core] for b in QUICKLOOK_BANDS]))
+    def add_to_quicklook(window: Window, core: tuple[slice, slice], bands: dict[str, np.ndarray]) -> None:
+        if outputs.quicklook is not None and all(b in bands for b in QUICKLOOK_BANDS):
+            outputs.quicklook.add(window, rgb=np.stack([bands[b][core] for b in QUICKLOOK_BANDS]))
 
-        classes = stream_blocks(product, masker, grid, params, layers,
-                                lambda: tile_geometry(product, params.resolution), reading=reading,
-                                on_block=add_to_quicklook, progress=progress, timings=timings, prefetch=True)
-        if not layers.classes.any():
-            raise NoValidDataError("the product holds no valid pixel (every band is no data on the whole tile)",
-                                   product.location.display_name)
-        clock = time.perf_counter()
-        for block in iter_blocks(grid, params.block_size):
-            window = block.core
-            probabilities = (layers.probabilities[(slice(None), *window.slices)].astype(np.float32) / 100
-                             if layers.probabilities is not None else None)
-            ndvi = layers.ndvi[window.slices].astype(np.float32) / 100 if layers.ndvi is not None else None
-            outputs.write(window, classes[window.slices], probabilities=probabilities, ndvi=ndvi)
-        timings.add("write", clock)
-        report = outputs.finish(timings=timings.seconds, details=run_details(product, masker))
-    return RunResult(outputs.paths, report)
+    classes = stream_blocks(product, masker, grid, params, layers,
+                            lambda: tile_geometry(product, params.resolution), reading=reading,
+                            on_block=add_to_quicklook, progress=progress, timings=timings, prefetch=True)
+    if not layers.classes.any():
+        raise NoValidDataError("the product holds no valid pixel (every band is no data on the whole tile)",
+                               product.location.display_name)
+    clock = time.perf_counter()
+    for block in iter_blocks(grid, params.block_size):
+        window = block.core
+        probabilities = (layers.probabilities[(slice(None), *window.slices)].astype(np.float32) / 100
+                         if layers.probabilities is not None else None)
+        ndvi = layers.ndvi[window.slices].astype(np.float32) / 100 if layers.ndvi is not None else None
+        outputs.write(window, classes[window.slices], probabilities=probabilities, ndvi=ndvi)
+    timings.add("write", clock)
+    return outputs.finish(timings=timings.seconds, details=run_details(product, masker))
