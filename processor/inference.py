@@ -12,12 +12,12 @@ single-threaded (:func:`predict`).
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 
+from .cores import available_cores
 from .errors import ParameterError
 
 #: Most output pixels per tile edge and tiles per forward pass, by device type. On the CPU, a 1056-pixel
@@ -43,8 +43,7 @@ def set_threads(threads: int = 0) -> int:
     """Let torch use ``threads`` CPU threads (0: every core available to this process); returns the count."""
     if threads < 0:
         raise ParameterError(f"threads must be 0 (all cores) or positive, got {threads}")
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    count = threads or available
+    count = threads or available_cores()
     if torch.get_num_threads() != count:
         torch.set_num_threads(count)
     return count

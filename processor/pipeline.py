@@ -10,7 +10,6 @@ moved into place only when all of them are complete.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -181,11 +180,10 @@ def stream_blocks(source: Any, masker: Masker, grid: Grid, params: ProcessingPar
     timings = timings or Timings()
     halo = masker.halo
     if params.super_resolution:
-        import torch
-
+        from .inference import set_threads
         from .superres import HALO_10M
         halo += HALO_10M
-        torch.set_num_threads(params.threads or os.cpu_count() or 1)
+        set_threads(params.threads)
     angles = block_angles(masker)
     clock = time.perf_counter()
     total = count_blocks(grid, params.block_size)

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..classes import MaskClass
+from ..cores import available_cores
 
 #: Cloud-base heights searched, metres: [ZW12] 200 m to 12 km.
 MIN_CLOUD_HEIGHT = 200.0
@@ -155,10 +156,7 @@ def match_heights(hidden: np.ndarray, evidence: np.ndarray, levels: int, labels:
     rows, cols, objects = _sample_pixels(labels, count)
     sizes = np.bincount(objects, minlength=count + 1)
     tried = np.isfinite(candidates)
-    heights = np.where(tried, candidates, 0.0)
-    shift_rows = np.rint(heights * drow).astype(np.int64)
-    shift_cols = np.rint(heights * dcol).astype(np.int64)
-    pad_rows, pad_cols = int(np.abs(shift_rows).max(initial=0)), int(np.abs(shift_cols).max(initial=0))
+    shift_rows, shift_cols, pad_rows, pad_cols = _whole_pixel_shifts(candidates, drow, dcol)
     unseen = levels + 1
     codes = np.full((labels.shape[0] + 2 * pad_rows, labels.shape[1] + 2 * pad_cols), unseen, dtype=np.uint8)
     codes[pad_rows:pad_rows + labels.shape[0], pad_cols:pad_cols + labels.shape[1]] = np.where(
@@ -199,9 +197,19 @@ def match_heights(hidden: np.ndarray, evidence: np.ndarray, levels: int, labels:
     return best
 
 
+def _whole_pixel_shifts(heights: np.ndarray, drow: np.ndarray,
+                        dcol: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Row and column shifts in whole pixels of objects at ``heights`` (0 where NaN), and the largest of
+    each: the padding that keeps every shifted pixel inside a padded image."""
+    heights = np.nan_to_num(heights)
+    shift_rows = np.rint(heights * drow).astype(np.int64)
+    shift_cols = np.rint(heights * dcol).astype(np.int64)
+    return shift_rows, shift_cols, int(np.abs(shift_rows).max(initial=0)), int(np.abs(shift_cols).max(initial=0))
+
+
 def _threads() -> int:
     """The cores this process may use, at most ``OMP_NUM_THREADS`` (which ``s2mask batch`` sets per worker)."""
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    available = available_cores()
     limit = os.environ.get("OMP_NUM_THREADS", "")
     return min(available, int(limit)) if limit.isdigit() and int(limit) > 0 else available
 
@@ -224,8 +232,8 @@ def shadow_pass(classes: np.ndarray, potential_shadow: np.ndarray, *, sun_zenith
     if not cloud.any():
         return result
     # Water is dark with or without a shadow (and shadowed soil passes the water tests): it counts as
-    # half a match, so that a lake cannot outbid a shadow on land.
-    # In halves (WATER_MATCH): 2 dark, 1 water, 0 neither, so that block sums stay exact integers.
+    # half a match, so that a lake cannot outbid a shadow on land. Counted in halves (2 dark, 1 water,
+    # 0 neither) so that block sums stay exact integers.
     water = classes == MaskClass.WATER
     evidence = np.where(water, np.uint8(round(2 * WATER_MATCH)), (potential >= MATCH_DARKNESS).astype(np.uint8) * 2)
     angles = (sun_zenith, sun_azimuth, view_zenith, view_azimuth)
@@ -261,10 +269,7 @@ def _match_objects(classes: np.ndarray, cloud: np.ndarray, evidence: np.ndarray,
 
 def _footprint(labels: np.ndarray, heights: np.ndarray, drow: np.ndarray, dcol: np.ndarray) -> np.ndarray:
     """Where the labelled pixels of matched objects land when moved by their height's shift."""
-    shift_rows = np.rint(np.nan_to_num(heights * drow)).astype(np.int64)
-    shift_cols = np.rint(np.nan_to_num(heights * dcol)).astype(np.int64)
-    shift_rows[~np.isfinite(heights)] = shift_cols[~np.isfinite(heights)] = 0
-    pad_rows, pad_cols = int(np.abs(shift_rows).max(initial=0)), int(np.abs(shift_cols).max(initial=0))
+    shift_rows, shift_cols, pad_rows, pad_cols = _whole_pixel_shifts(heights, drow, dcol)
     height, width = labels.shape
     padded = np.zeros((height + 2 * pad_rows, width + 2 * pad_cols), dtype=bool)
     rows, cols = np.nonzero(labels)
