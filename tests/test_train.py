@@ -55,8 +55,8 @@ def test_patches_carry_context_and_ignore_unselected_pixels(scene):
     assert isinstance(spec, FeatureSpec) and spec.in_channels == 14
     selected = select_pixels(scene, SelectionOptions("physics_rules"))
     sampler = PatchSampler([scene], [selected], spec, radius=5, patch=24)
-    inputs, labels = sampler.batch(6, np.random.default_rng(0))
-    assert inputs.shape == (6, 14, 34, 34) and labels.shape == (6, 24, 24)
+    inputs, labels, soft = sampler.batch(6, np.random.default_rng(0))
+    assert inputs.shape == (6, 14, 34, 34) and labels.shape == (6, 24, 24) and soft is None
     assert set(np.unique(labels)) <= {0, 1, 2, 3, 4, 5, IGNORE} and (labels == IGNORE).any()
     counts = sampler.class_counts()
     assert counts.sum() == selected.sum()
@@ -65,7 +65,7 @@ def test_patches_carry_context_and_ignore_unselected_pixels(scene):
 def test_gain_jitter_scales_the_reflectance_of_each_band_and_leaves_auxiliary_inputs(scene):
     spec = normalisation([scene], ALL_BANDS, ("cos_sun_zenith",))
     sampler = PatchSampler([scene], [scene.valid], spec, radius=2, patch=8)
-    inputs, _ = sampler.batch(4, np.random.default_rng(0))
+    inputs, _, _ = sampler.batch(4, np.random.default_rng(0))
     jittered = jitter_gains(inputs, spec, 0.1, np.random.default_rng(1))
     mean = np.asarray(spec.mean, np.float32)[:, None, None]
     std = np.asarray(spec.std, np.float32)[:, None, None]

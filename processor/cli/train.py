@@ -47,6 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--consistency", type=float, default=0.0,
                         help="weight of the term asking the same probabilities on a second, jittered and "
                              "mirrored view of each patch, on every pixel (default 0: none)")
+    parser.add_argument("--distill-from", nargs="+", type=Path, default=[], metavar="ENTRY",
+                        help="entry files (<name>.json) of trained networks whose mean probabilities become a "
+                             "second, soft target on every valid pixel (distillation of an ensemble)")
+    parser.add_argument("--distillation", type=float, default=1.0,
+                        help="weight of the soft-target term with --distill-from (default 1)")
     parser.add_argument("--synthetic", type=int, default=40, help="synthetic training scenes per level (default 40)")
     parser.add_argument("--validation", type=int, default=6, help="synthetic validation scenes per level (default 6)")
     parser.add_argument("--synthetic-size", type=int, default=480, help="synthetic scene edge in 10 m pixels")
@@ -84,8 +89,9 @@ def main(args: argparse.Namespace) -> int:
 
     if min(args.epochs, args.steps, args.batch_size, args.patch) < 1:
         raise ParameterError("epochs, steps, batch size and patch must be positive")
-    if not 0 <= args.label_smoothing < 1 or min(args.gain_jitter, args.consistency) < 0:
-        raise ParameterError("label smoothing must be in [0, 1), gain jitter and consistency non-negative")
+    if not 0 <= args.label_smoothing < 1 or min(args.gain_jitter, args.consistency, args.distillation) < 0:
+        raise ParameterError("label smoothing must be in [0, 1), gain jitter, consistency and distillation "
+                             "non-negative")
     set_threads(args.threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
     levels = LEVELS[args.level]
@@ -101,7 +107,9 @@ def main(args: argparse.Namespace) -> int:
                             epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch_size,
                             patch=args.patch, learning_rate=args.learning_rate,
                             class_weighting=not args.no_class_weights, label_smoothing=args.label_smoothing,
-                            gain_jitter=args.gain_jitter, consistency=args.consistency, seed=args.seed)
+                            gain_jitter=args.gain_jitter, consistency=args.consistency,
+                            distill_from=tuple(str(path) for path in args.distill_from),
+                            distillation=args.distillation, seed=args.seed)
     bar = None if args.quiet else ProgressBar("training", stream=sys.stderr)
     result = train(config, scenes.training, scenes.validation, log=log, progress=bar.update if bar else None)
     if bar:

@@ -29,7 +29,7 @@ DEFAULT_FAMILY = "cnn2d"
 MODEL_NAMES: tuple[str, ...] = ("auto", "cnn", *FAMILIES)
 
 __all__ = ["DEFAULT_FAMILY", "MODEL_NAMES", "CNNMasker", "choose_entry", "load_masker", "load_network",
-           "masker_from_file", "network_from_entry"]
+           "masker_from_file", "network_from_entry", "read_entry_file"]
 
 
 def _family_of(item: Mapping[str, Any]) -> str:
@@ -75,16 +75,23 @@ def _cached_network(name: str, device: torch.device) -> torch.nn.Module:
     return network_from_entry(item, weights.weight_file(item), device)
 
 
-def masker_from_file(entry_file: str | Path, device: str = "auto", shadows: str | None = None) -> CNNMasker:
-    """A masker from a scratch entry written by ``s2mask train`` (``<name>.json`` beside ``<name>.pt``)."""
+def read_entry_file(entry_file: str | Path) -> tuple[dict[str, Any], Path]:
+    """A scratch entry written by ``s2mask train`` (``<name>.json`` beside ``<name>.pt``) and the path of
+    its weights, checked against the entry's sha256."""
     entry_file = Path(entry_file)
     try:
         item = json.loads(entry_file.read_text())
     except (OSError, ValueError) as err:
         raise ModelError(f"cannot read the weights entry ({err})", entry_file) from err
     path = entry_file.with_name(item["file"])
-    if weights.sha256(path) != item["sha256"]:
-        raise ModelError("weights do not match the sha256 of their entry", path)
+    if not path.is_file() or weights.sha256(path) != item["sha256"]:
+        raise ModelError("weights are missing or do not match the sha256 of their entry", path)
+    return item, path
+
+
+def masker_from_file(entry_file: str | Path, device: str = "auto", shadows: str | None = None) -> CNNMasker:
+    """A masker from a scratch entry written by ``s2mask train`` (``<name>.json`` beside ``<name>.pt``)."""
+    item, path = read_entry_file(entry_file)
     torch_device = select_device(device)
     return CNNMasker(item, network_from_entry(item, path, torch_device), torch_device, shadows)
 

@@ -4,7 +4,8 @@ Each scene becomes a normalised feature stack (:func:`s2mask.models.features.fea
 by the network's radius (by replication, as inference pads the image edge) and a target map holding
 the network's class index (0..5) on selected pixels and :data:`IGNORE` elsewhere. A patch is drawn
 around a selected pixel: first a class, uniformly among the classes present (class balancing), then a
-pixel of that class, real scenes weighted up; the eight flips and rotations augment it.
+pixel of that class, real scenes weighted up; the eight flips and rotations augment it. Soft targets
+(class probabilities of an ensemble, for distillation) travel with the patch when given.
 :func:`jitter_gains` multiplies each band of a batch by its own random gain, as a calibration error
 or a different atmosphere would (the consistency term of the trainer compares the two views).
 """
@@ -61,13 +62,16 @@ class PatchSampler:
     """Draws (inputs, targets) batches of ``patch`` x ``patch`` output pixels from labelled scenes."""
 
     def __init__(self, scenes: Sequence[LabelledScene], selections: Sequence[np.ndarray], spec: FeatureSpec,
-                 radius: int, patch: int):
+                 radius: int, patch: int, soft: Sequence[np.ndarray] | None = None):
         self.radius, self.patch = radius, patch
         self.inputs, self.targets = [], []
+        self.soft: list[np.ndarray] | None = None if soft is None else []
         pools: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in OUTPUT_CLASSES]
-        for scene, selected in zip(scenes, selections):
+        for index, (scene, selected) in enumerate(zip(scenes, selections)):
             if min(scene.shape) < patch:
                 continue
+            if self.soft is not None:
+                self.soft.append(soft[index])
             stack = scene_features(scene, spec)
             self.inputs.append(np.pad(stack, ((0, 0), (radius, radius), (radius, radius)), mode="edge"))
             target = targets(scene, selected)
@@ -94,12 +98,15 @@ class PatchSampler:
             counts += np.bincount(target[target != IGNORE], minlength=len(OUTPUT_CLASSES))[:len(OUTPUT_CLASSES)]
         return counts
 
-    def batch(self, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """``size`` patches: inputs (size, C, patch + 2 r, patch + 2 r) float32, targets (size, patch, patch) int64."""
+    def batch(self, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``size`` patches: inputs (size, C, patch + 2 r, patch + 2 r) float32, targets (size, patch, patch)
+        int64 and, with soft targets, their (size, classes, patch, patch) float32 (else None)."""
         span = self.patch + 2 * self.radius
         channels = self.inputs[0].shape[0]
         inputs = np.empty((size, channels, span, span), dtype=np.float32)
         labels = np.empty((size, self.patch, self.patch), dtype=np.int64)
+        soft = None if self.soft is None else np.empty((size, len(OUTPUT_CLASSES), self.patch, self.patch),
+                                                       dtype=np.float32)
         for i in range(size):
             scenes, flats, cumulative = self.pools[rng.integers(len(self.pools))]
             pick = min(int(np.searchsorted(cumulative, rng.random())), flats.size - 1)
@@ -115,7 +122,10 @@ class PatchSampler:
             if flip:
                 x, y = x[:, :, ::-1], y[:, ::-1]
             inputs[i], labels[i] = x, y
-        return inputs, labels
+            if soft is not None:
+                p = np.rot90(self.soft[scene][:, top:top + self.patch, left:left + self.patch], turns, axes=(1, 2))
+                soft[i] = p[:, :, ::-1] if flip else p
+        return inputs, labels, soft
 
 
 def jitter_gains(inputs: np.ndarray, spec: FeatureSpec, sigma: float, rng: np.random.Generator) -> np.ndarray:

@@ -7,7 +7,8 @@ cosine-decayed learning rate. Two options let the student do better than a noisy
 jitter of the inputs (labels are kept: a few per cent of calibration must not change a class), and a
 consistency term that asks for the same class probabilities on a second view of each patch (other
 gains, mirrored) on every pixel, the unselected ones too, so the ambiguous pixels the selection drops
-still shape the decision boundaries.
+still shape the decision boundaries. With ``distill_from``, the mean probabilities of an ensemble of
+trained networks are a second, soft target on every valid pixel (:mod:`s2mask.train.distillation`).
 After every epoch the network is applied to the whole validation scenes and compared with their
 physics labels (agreement) and, for synthetic scenes, with the exact truth.
 """
@@ -30,6 +31,7 @@ from ..inference import predict
 from ..models.features import FeatureSpec
 from ..models.networks import OUTPUT_CLASSES, build_network, count_parameters
 from .datasets import IGNORE, PatchSampler, jitter_gains, normalisation, scene_features
+from .distillation import ensemble_probabilities, load_members, soft_cross_entropy
 from .labels import LabelledScene
 from .metrics import confusion_matrix, normalized_mcc
 from .selection import SelectionOptions, select_pixels
@@ -59,6 +61,10 @@ class TrainingConfig:
     gain_jitter: float = 0.0
     #: weight of the consistency term (0: none)
     consistency: float = 0.0
+    #: entry files (``s2mask train`` output) of the networks whose mean probabilities are soft targets
+    distill_from: tuple[str, ...] = ()
+    #: weight of the soft-target cross-entropy when ``distill_from`` is given
+    distillation: float = 1.0
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,7 +145,13 @@ def train(config: TrainingConfig, training: Sequence[LabelledScene], validation:
     spec = normalisation(training, config.bands, config.aux, seed=config.seed)
     network = build_network(config.architecture, len(spec.bands), len(spec.aux), **config.architecture_kwargs)
     selections = [select_pixels(scene, config.selection) for scene in training]
-    sampler = PatchSampler(training, selections, spec, network.radius, config.patch)
+    soft = None
+    if config.distill_from:
+        members = load_members(config.distill_from)
+        soft = [ensemble_probabilities(scene, members) for scene in training]
+        log(f"soft targets: mean of {len(members)} networks ({', '.join(m.name for m in members)}), "
+            f"weight {config.distillation:g}")
+    sampler = PatchSampler(training, selections, spec, network.radius, config.patch, soft)
     counts = sampler.class_counts()
     kept = sum(int(s.sum()) for s in selections) / max(1, sum(int(scene.valid.sum()) for scene in training))
     log(f"{config.architecture} {count_parameters(network)} parameters, radius {network.radius}; "
@@ -155,12 +167,14 @@ def train(config: TrainingConfig, training: Sequence[LabelledScene], validation:
         network.train()
         losses = []
         for step in range(config.steps_per_epoch):
-            inputs, labels = sampler.batch(config.batch_size, rng)
+            inputs, labels, soft_targets = sampler.batch(config.batch_size, rng)
             if config.gain_jitter:
                 inputs = jitter_gains(inputs, spec, config.gain_jitter, rng)
             logits = network(torch.from_numpy(inputs))
             loss = F.cross_entropy(logits, torch.from_numpy(labels), weight=loss_weights, ignore_index=IGNORE,
                                    label_smoothing=config.label_smoothing)
+            if soft_targets is not None:
+                loss = loss + config.distillation * soft_cross_entropy(logits, torch.from_numpy(soft_targets))
             if config.consistency:
                 loss = loss + config.consistency * consistency_loss(network, logits, inputs, spec,
                                                                     config.gain_jitter, rng)
