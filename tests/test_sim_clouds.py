@@ -9,7 +9,7 @@ from s2mask.resample import downsample_mean
 from s2mask.sim import clouds
 from s2mask.sim.clouds import cloudy_scene
 from s2mask.sim.scene import landscape, smooth_field
-from s2mask.sim.spectra import SURFACE_SPECTRA, band_position, cloud_top_b10
+from s2mask.sim.spectra import FIXED_SURFACES, SURFACE_SPECTRA, band_position, cloud_top_b10, varied_surface_spectra
 
 C = MaskClass
 
@@ -105,3 +105,30 @@ def test_smooth_field_and_landscape_are_deterministic_and_unbiased():
     a, b = landscape(120, 120, seed=3), landscape(120, 120, seed=3)
     np.testing.assert_array_equal(a.cover, b.cover)
     np.testing.assert_array_equal(a.texture, b.texture)
+
+
+def test_varied_spectra_change_land_smoothly_and_leave_water_and_snow():
+    varied = varied_surface_spectra(np.random.default_rng(5), 0.2)
+    assert varied.keys() == SURFACE_SPECTRA.keys()
+    for name, spectrum in varied.items():
+        ratio = spectrum / SURFACE_SPECTRA[name]
+        if name in FIXED_SURFACES:
+            np.testing.assert_array_equal(ratio, 1)
+            continue
+        assert np.abs(np.log(ratio)).max() > 0.01 and spectrum.max() <= 0.95
+        # one factor per wavelength region: neighbouring red-edge bands move together
+        red_edge = np.log(ratio[[band_position(b) for b in ("B5", "B6", "B7")]])
+        assert np.ptp(red_edge) < 0.5 * np.abs(np.log(ratio)).max() + 1e-6
+    again = varied_surface_spectra(np.random.default_rng(5), 0.2)
+    assert all(np.array_equal(again[name], varied[name]) for name in varied)
+
+
+def test_a_scene_with_its_own_spectra_keeps_its_layers_and_truth(scene):
+    spectra = varied_surface_spectra(np.random.default_rng(1), 0.2)
+    other = cloudy_scene(480, 480, seed=4, sun_zenith=40.0, sun_azimuth=150.0, nodata_fraction=0.05,
+                         surface_spectra=spectra)
+    np.testing.assert_array_equal(other.truth, scene.truth)
+    land = (scene.truth == C.CLEAR_LAND) & (scene.shadow == 0) & (scene.cirrus == 0) & (scene.cloud_opacity == 0)
+    expected = np.array([v[band_position("B12")] for v in spectra.values()], np.float32)[other.cover]
+    np.testing.assert_allclose(other.render("B12", "L2A")[land], (expected * other.texture)[land], atol=1e-5)
+    assert not np.allclose(other.render("B12", "L2A")[land], scene.render("B12", "L2A")[land])

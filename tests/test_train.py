@@ -107,3 +107,11 @@ def test_train_cli_writes_weights_that_load_as_a_masker(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["weights"].endswith("cnn_tiny.pt")
     masker = masker_from_file(tmp_path / "cnn_tiny.json", device="cpu")
     assert masker.model_id == "tiny" and masker.halo == 1
+
+
+def test_spectral_variety_changes_the_land_spectra_and_nothing_else(scene):
+    varied = synthetic_scene(3, "L1C", size=240, use_teacher=False, spectral_variety=0.2)
+    np.testing.assert_array_equal(varied.truth, scene.truth)
+    assert varied.sun_azimuth == scene.sun_azimuth and varied.name == scene.name
+    land = scene.truth == MaskClass.CLEAR_LAND
+    assert not np.allclose(varied.bands["B12"][land], scene.bands["B12"][land])

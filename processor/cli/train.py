@@ -54,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weight of the soft-target term with --distill-from (default 1)")
     parser.add_argument("--synthetic", type=int, default=40, help="synthetic training scenes per level (default 40)")
     parser.add_argument("--validation", type=int, default=6, help="synthetic validation scenes per level (default 6)")
+    parser.add_argument("--spectral-variety", type=float, default=0.0,
+                        help="spread (log-normal sigma) of random smooth factors that give each synthetic "
+                             "training scene its own land spectra (default 0: the fixed library)")
     parser.add_argument("--synthetic-size", type=int, default=480, help="synthetic scene edge in 10 m pixels")
     parser.add_argument("--no-real", action="store_true", help="leave out the real scenes of ../shared/data")
     parser.add_argument("--no-teacher", action="store_true", help="do not run the Hollstein teacher")
@@ -89,9 +92,10 @@ def main(args: argparse.Namespace) -> int:
 
     if min(args.epochs, args.steps, args.batch_size, args.patch) < 1:
         raise ParameterError("epochs, steps, batch size and patch must be positive")
-    if not 0 <= args.label_smoothing < 1 or min(args.gain_jitter, args.consistency, args.distillation) < 0:
-        raise ParameterError("label smoothing must be in [0, 1), gain jitter, consistency and distillation "
-                             "non-negative")
+    if not 0 <= args.label_smoothing < 1 or min(args.gain_jitter, args.consistency, args.distillation,
+                                                 args.spectral_variety) < 0:
+        raise ParameterError("label smoothing must be in [0, 1), gain jitter, consistency, distillation and "
+                             "spectral variety non-negative")
     set_threads(args.threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
     levels = LEVELS[args.level]
@@ -100,7 +104,8 @@ def main(args: argparse.Namespace) -> int:
     name = args.name or f"{args.model}-{args.level.lower()}-{args.bands if args.bands in BAND_SETS else len(bands)}"
     log = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
     scenes = build_scenes(levels, bands, args.synthetic, args.validation, args.synthetic_size,
-                          real=not args.no_real, use_teacher=not args.no_teacher, log=log)
+                          real=not args.no_real, use_teacher=not args.no_teacher,
+                          spectral_variety=args.spectral_variety, log=log)
     config = TrainingConfig(architecture=FAMILIES[args.model], architecture_kwargs=args.network_args,
                             bands=bands, aux=aux,
                             selection=SelectionOptions(args.strategy, teacher_agreement=args.teacher_agreement),
@@ -116,7 +121,9 @@ def main(args: argparse.Namespace) -> int:
         bar.close()
     real = sorted({s.name for s in scenes.training if s.source == "real"})
     data = (f"{args.synthetic} synthetic scenes per level ({', '.join(levels)}, {args.synthetic_size} px at 10 m, "
-            f"resampled to {TRAINING_RESOLUTION} m); real: {', '.join(real) or 'none'}; labels: s2mask physics")
+            f"resampled to {TRAINING_RESOLUTION} m"
+            + (f", land spectra varied by sigma {args.spectral_variety:g}" if args.spectral_variety else "")
+            + f"); real: {', '.join(real) or 'none'}; labels: s2mask physics")
     path = save(result, name, levels=levels, resolution=TRAINING_RESOLUTION, shadows=args.shadows,
                 command="s2mask train " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["train"] else sys.argv[1:]),
                 data=data, metrics=result.final_metrics(),

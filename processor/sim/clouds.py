@@ -102,17 +102,21 @@ def cloudy_scene(height: int, width: int, seed: int = 0, *, sun_zenith: float, s
                  view_zenith: float = 4.0, view_azimuth: float = 105.0, cloud_cover: float = 0.25,
                  thin_cover: float = 0.10, cirrus_cover: float = 0.10, snow_fraction: float = 0.05,
                  water_fraction: float = 0.10, surfaces: tuple[str, ...] = CLOUDY_SURFACES,
-                 cloud_size: int | None = None, nodata_fraction: float = 0.0) -> Scene:
+                 cloud_size: int | None = None, nodata_fraction: float = 0.0,
+                 surface_spectra: dict[str, np.ndarray] | None = None) -> Scene:
     """A cloudy scene of ``height`` x ``width`` 10 m pixels (multiples of 6) with exact truth.
 
     ``cloud_cover``, ``thin_cover`` and ``cirrus_cover`` are the shares of the scene under each deck
     (opaque cumulus with thin edges, semi-transparent alto-stratus, cirrus); ``cloud_size`` is the
     cumulus feature size in pixels (default: a sixth of the scene, 12 to 400). Angles in degrees;
     heights and shadows follow :func:`s2mask.physics.shadow.shadow_direction` at 10 m.
+    ``surface_spectra`` replaces the library of surface spectra (see
+    :func:`s2mask.sim.spectra.varied_surface_spectra`).
     """
     scene = landscape(height, width, seed=seed, feature_size=max(12, min(height, width) // 10),
                       surfaces=surfaces, water_fraction=water_fraction)
     scene.sun_zenith, scene.sun_azimuth = sun_zenith, sun_azimuth
+    scene.surface_spectra = surface_spectra
     scene.view_zenith, scene.view_azimuth = view_zenith, view_azimuth
     rng = np.random.default_rng([seed, 1])
     shape = (height, width)

@@ -50,6 +50,8 @@ class Scene:
     shadow: np.ndarray | None = None
     invalid: np.ndarray | None = None
     saturated: np.ndarray | None = None
+    #: BOA spectrum of each surface type (default :data:`SURFACE_SPECTRA`)
+    surface_spectra: dict[str, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         height, width = self.truth.shape
@@ -69,7 +71,8 @@ class Scene:
         than at TOA in the blue. Computed in place, so a full tile costs two layers of temporaries.
         """
         index = band_position(band)
-        spectra = np.array([SURFACE_SPECTRA[name][index] for name in SURFACES], dtype=np.float32)
+        library = self.surface_spectra or SURFACE_SPECTRA
+        spectra = np.array([library[name][index] for name in SURFACES], dtype=np.float32)
         signal = spectra[self.cover]
         signal *= self.texture
         if self.shadow is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..bands import ALL_BANDS
+from ..bands import ALL_BANDS, CENTRAL_WAVELENGTH_NM
 
 
 def _spectrum(*values: float) -> np.ndarray:
@@ -31,6 +31,30 @@ SURFACE_SPECTRA: dict[str, np.ndarray] = {
     "turbid_water": _spectrum(0.07, 0.08, 0.10, 0.09, 0.07, 0.04, 0.03, 0.025, 0.02, 0.015, 0.003, 0.008, 0.005),
     "snow": _spectrum(0.90, 0.92, 0.91, 0.89, 0.87, 0.85, 0.82, 0.78, 0.74, 0.60, 0.10, 0.08, 0.06),
 }
+
+#: Surfaces whose spectra :func:`varied_surface_spectra` leaves alone: their shapes are what the
+#: physics of water and snow classes rests on.
+FIXED_SURFACES: tuple[str, ...] = ("water", "turbid_water", "snow")
+#: Wavelengths (nm) where :func:`varied_surface_spectra` draws its independent factors: visible, NIR,
+#: SWIR1, SWIR2 (clay, carbonate and gypsum absorptions near 2.2 um lower B12 against B11).
+VARIETY_ANCHORS_NM = (490.0, 840.0, 1610.0, 2200.0)
+
+
+def varied_surface_spectra(rng: np.random.Generator, sigma: float) -> dict[str, np.ndarray]:
+    """:data:`SURFACE_SPECTRA` with every land spectrum multiplied by its own smooth random factor of
+    wavelength: ``exp(N(0, sigma))`` at each of :data:`VARIETY_ANCHORS_NM`, interpolated in log space
+    between them (held beyond them). Five fixed land spectra cover little of the world's soils, rocks
+    and crops; a network taught on them alone extrapolates on the others (bench/mask.md)."""
+    wavelengths = np.array([CENTRAL_WAVELENGTH_NM[band] for band in ALL_BANDS])
+    varied = {}
+    for name, spectrum in SURFACE_SPECTRA.items():
+        if name in FIXED_SURFACES:
+            varied[name] = spectrum
+            continue
+        log_factor = np.interp(wavelengths, VARIETY_ANCHORS_NM, rng.normal(0.0, sigma, len(VARIETY_ANCHORS_NM)))
+        varied[name] = np.minimum(spectrum * np.exp(log_factor), 0.95).astype(np.float32)
+    return varied
+
 
 #: Top-of-atmosphere minus surface reflectance for a clear, dry mid-latitude atmosphere.
 PATH_REFLECTANCE = _spectrum(0.10, 0.07, 0.04, 0.02, 0.015, 0.01, 0.008, 0.006, 0.005, 0.0, 0.0, 0.002, 0.001)

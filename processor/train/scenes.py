@@ -18,6 +18,7 @@ from ..bands import ALL_BANDS, L2A_BANDS, NATIVE_RESOLUTION
 from ..resample import resample_to_resolution
 from ..sim.clouds import CLOUDY_SURFACES, cloudy_scene
 from ..sim.scene import smooth_field
+from ..sim.spectra import varied_surface_spectra
 from .labels import LabelledScene, label_scene
 from .metrics import majority
 from .realdata import DataNotFoundError, RealScene, alcd, betsiboka, dsen2_crops, slovenia, tile_19udp, tile_29rkh
@@ -38,8 +39,15 @@ class SceneSplit:
 
 
 def synthetic_scene(seed: int, level: str, size: int = 480, resolution: int = TRAINING_RESOLUTION,
-                    use_teacher: bool = True) -> LabelledScene:
-    """A random cloudy scene of ``size`` x ``size`` 10 m pixels on the ``resolution`` grid, labelled."""
+                    use_teacher: bool = True, spectral_variety: float = 0.0) -> LabelledScene:
+    """A random cloudy scene of ``size`` x ``size`` 10 m pixels on the ``resolution`` grid, labelled.
+
+    ``spectral_variety`` > 0 gives the scene its own land spectra (log-normal factors of that spread,
+    :func:`s2mask.sim.spectra.varied_surface_spectra`); everything else stays as with 0.
+    """
+    spectra = None
+    if spectral_variety:
+        spectra = varied_surface_spectra(np.random.default_rng([seed, 2026]), spectral_variety)
     rng = np.random.default_rng([seed, 2025])
     surfaces = tuple(rng.choice(CLOUDY_SURFACES, size=rng.integers(2, len(CLOUDY_SURFACES) + 1), replace=False))
     geometry = {"sun_zenith": float(rng.uniform(20, 65)), "sun_azimuth": float(rng.uniform(0, 360)),
@@ -49,7 +57,8 @@ def synthetic_scene(seed: int, level: str, size: int = 480, resolution: int = TR
                          snow_fraction=float(rng.choice([0.0, rng.uniform(0.02, 0.2)])),
                          water_fraction=float(rng.uniform(0.0, 0.25)), surfaces=surfaces,
                          cloud_size=int(rng.integers(12, max(13, size // 3))),
-                         nodata_fraction=float(rng.choice([0.0, 0.0, 0.0, rng.uniform(0.05, 0.3)])))
+                         nodata_fraction=float(rng.choice([0.0, 0.0, 0.0, rng.uniform(0.05, 0.3)])),
+                         surface_spectra=spectra)
     names = ALL_BANDS if level == "L1C" else L2A_BANDS
     bands = {name: resample_to_resolution(scene.band(name, level), NATIVE_RESOLUTION[name], resolution)
              for name in names}
@@ -125,16 +134,18 @@ def _real_split(use_teacher: bool) -> SceneSplit:
 
 def build_scenes(levels: tuple[str, ...], bands: tuple[str, ...], n_synthetic: int, n_validation: int,
                  synthetic_size: int = 480, real: bool = True, use_teacher: bool = True,
-                 log: Callable[[str], None] = print) -> SceneSplit:
+                 spectral_variety: float = 0.0, log: Callable[[str], None] = print) -> SceneSplit:
     """Labelled training and validation scenes of ``levels`` that hold all of ``bands``.
 
-    ``n_synthetic`` training and ``n_validation`` validation scenes per level are simulated; real scenes
-    are added when ``real`` and the shared data folder is there.
+    ``n_synthetic`` training and ``n_validation`` validation scenes per level are simulated (the training
+    ones with ``spectral_variety``, the validation ones with the fixed spectra the benchmark uses); real
+    scenes are added when ``real`` and the shared data folder is there.
     """
     split = SceneSplit([], [])
     for level in levels:
         for seed in range(n_synthetic):
-            split.training.append(synthetic_scene(seed, level, synthetic_size, use_teacher=use_teacher))
+            split.training.append(synthetic_scene(seed, level, synthetic_size, use_teacher=use_teacher,
+                                                  spectral_variety=spectral_variety))
         for seed in range(VALIDATION_SEED, VALIDATION_SEED + n_validation):
             split.validation.append(synthetic_scene(seed, level, synthetic_size, use_teacher=use_teacher))
     if real:
