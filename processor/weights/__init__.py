@@ -4,7 +4,7 @@ Each entry records what a network needs to be used correctly and what it was tra
 ``name``, ``kind`` ("mask" or "superres"), ``file``, ``sha256``, ``architecture`` and its keyword
 arguments, ``bands`` (input order), ``resolution``, ``normalisation``, ``classes`` or output bands,
 ``training`` (command, data, seed, epochs) and ``metrics``. Tests check that every entry matches its
-file and its network; ``python -m s2mask.weights`` prints the README table made from it.
+file and its network; ``python bench/mask.py report`` writes the README's table from it.
 """
 
 from __future__ import annotations
@@ -66,21 +66,3 @@ def register(item: dict[str, Any]) -> None:
     items.append(item)
     items.sort(key=lambda e: (e["kind"], e["name"]))
     REGISTRY_FILE.write_text(json.dumps(items, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def readme_table() -> str:
-    """The Markdown table of shipped weights for ``processor/weights/README.md``."""
-    lines = ["| name | kind | architecture | bands | resolution | size | key metrics |",
-             "|---|---|---|---|---|---|---|"]
-    for item in load_registry():
-        size_mb = (WEIGHTS_DIR / item["file"]).stat().st_size / 1e6
-        metrics = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                            for k, v in list(item.get("metrics", {}).items())[:4])
-        lines.append(f"| {item['name']} | {item['kind']} | {item['architecture']} | "
-                     f"{' '.join(item.get('bands', []))} | {item.get('resolution', '')} m | "
-                     f"{size_mb:.2f} MB | {metrics} |")
-    return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    print(readme_table())
