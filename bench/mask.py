@@ -417,7 +417,7 @@ def main() -> None:
     parser.add_argument("task", choices=("compare", "accuracy", "speed", "report"))
     parser.add_argument("--force", action="store_true", help="redo finished parts")
     parser.add_argument("--only", choices=("CNN1D", "CNN2D", "CNN3D"), help="compare: this network only")
-    parser.add_argument("--scenes", type=int, default=6, help="synthetic test scenes per level (accuracy)")
+    parser.add_argument("--scenes", type=int, default=30, help="synthetic test scenes per level (accuracy)")
     parser.add_argument("--block", type=int, default=1024, help="block core edge in pixels (speed)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs, best kept (speed)")
     args = parser.parse_args()
