@@ -115,17 +115,19 @@ class PatchSampler:
             row, col = divmod(int(flats[pick]), width)
             top = int(np.clip(row - self.patch // 2, 0, height - self.patch))
             left = int(np.clip(col - self.patch // 2, 0, width - self.patch))
-            x = self.inputs[scene][:, top:top + span, left:left + span]
-            y = self.targets[scene][top:top + self.patch, left:left + self.patch]
             turns, flip = int(rng.integers(4)), bool(rng.integers(2))
-            x, y = np.rot90(x, turns, axes=(1, 2)), np.rot90(y, turns)
-            if flip:
-                x, y = x[:, :, ::-1], y[:, ::-1]
-            inputs[i], labels[i] = x, y
+            core = (slice(top, top + self.patch), slice(left, left + self.patch))
+            inputs[i] = _dihedral(self.inputs[scene][:, top:top + span, left:left + span], turns, flip)
+            labels[i] = _dihedral(self.targets[scene][core], turns, flip)
             if soft is not None:
-                p = np.rot90(self.soft[scene][:, top:top + self.patch, left:left + self.patch], turns, axes=(1, 2))
-                soft[i] = p[:, :, ::-1] if flip else p
+                soft[i] = _dihedral(self.soft[scene][(slice(None), *core)], turns, flip)
         return inputs, labels, soft
+
+
+def _dihedral(array: np.ndarray, turns: int, flip: bool) -> np.ndarray:
+    """``array`` turned by ``turns`` quarter turns and mirrored left-right when ``flip``, over its last two axes."""
+    turned = np.rot90(array, turns, axes=(-2, -1))
+    return turned[..., ::-1] if flip else turned
 
 
 def jitter_gains(inputs: np.ndarray, spec: FeatureSpec, sigma: float, rng: np.random.Generator) -> np.ndarray:
