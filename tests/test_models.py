@@ -9,6 +9,7 @@ from s2mask.bands import ALL_BANDS, L2A_BANDS, REDUCED_BANDS
 from s2mask.errors import MissingBandError, ModelError
 from s2mask.models import choose_entry, load_masker, load_network
 from s2mask.models.features import FeatureSpec, feature_stack, incidence_cosine
+from s2mask.models.fused import fusable
 from s2mask.models.networks import OUTPUT_CLASSES, build_network
 
 AUX = ("cos_sun_zenith", "cos_incidence", "elevation", "has_elevation")
@@ -24,6 +25,20 @@ def test_networks_shrink_by_their_radius_and_give_six_class_logits(architecture)
     assert logits.shape == (2, len(OUTPUT_CLASSES), 30, 30)
     probabilities = torch.softmax(logits, dim=1)
     torch.testing.assert_close(probabilities.sum(dim=1), torch.ones(2, 30, 30))
+
+
+@pytest.mark.parametrize("architecture", ["CNN1D", "CNN2D", "CNN3D"])
+def test_fused_cpu_inference_gives_the_training_forward(architecture):
+    torch.manual_seed(2)
+    network = build_network(architecture, 13, 4).eval()
+    x = torch.randn(1, 30 + 2 * network.radius, 30 + 2 * network.radius, 17).permute(0, 3, 1, 2)
+    with torch.inference_mode():
+        assert fusable(x) == torch.backends.mkldnn.is_available()
+        inferred = network(x)
+    with torch.enable_grad():
+        assert not fusable(x)
+        trained = network(x).detach()
+    torch.testing.assert_close(inferred, trained, rtol=1e-5, atol=1e-5)
 
 
 def test_cnn2d_output_depends_only_on_inputs_within_its_radius():

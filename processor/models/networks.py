@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .fused import conv2d, sequential
+
 #: Output classes of every network, in output order: the classes of ``s2mask.classes`` except NO_DATA.
 OUTPUT_CLASSES: tuple[str, ...] = ("CLEAR_LAND", "WATER", "SNOW_ICE", "CLOUD", "THIN_CLOUD", "CLOUD_SHADOW")
 
@@ -39,8 +41,8 @@ class ContextBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if torch.is_grad_enabled():
             return _crop(x, self.dilation) + torch.relu(self.conv(x))
-        # Inference: in place, which saves two passes over the activations.
-        return torch.relu_(self.conv(x)).add_(_crop(x, self.dilation))
+        # Inference: the ReLU fused into the convolution, the sum in place.
+        return conv2d(self.conv, x, relu=True).add_(_crop(x, self.dilation))
 
 
 class CNN2D(nn.Module):
@@ -59,8 +61,9 @@ class CNN2D(nn.Module):
                                       nn.Conv2d(width, n_classes, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pixels = self.encode(x)
-        return self.classify(torch.cat([_crop(pixels, self.radius), self.context(pixels)], dim=1))
+        pixels = sequential(self.encode, x)
+        context = sequential(self.context, pixels)
+        return sequential(self.classify, torch.cat([_crop(pixels, self.radius), context], dim=1))
 
 
 class CNN1D(nn.Module):
@@ -83,8 +86,8 @@ class CNN1D(nn.Module):
         batch, _, height, width = x.shape
         # (batch, 1, bands, pixels): a 2-D convolution with (k, 1) kernels is a 1-D one along the bands.
         spectra = x[:, :self.n_bands].reshape(batch, 1, self.n_bands, height * width)
-        features = self.spectral(spectra).reshape(batch, -1, height, width)
-        return self.head(torch.cat([features, x[:, self.n_bands:]], dim=1))
+        features = sequential(self.spectral, spectra).reshape(batch, -1, height, width)
+        return sequential(self.head, torch.cat([features, x[:, self.n_bands:]], dim=1))
 
 
 class CNN3D(nn.Module):
@@ -110,7 +113,7 @@ class CNN3D(nn.Module):
         batch = x.shape[0]
         volume = self.spectral_spatial(x[:, None, :self.n_bands])
         features = volume.reshape(batch, -1, *volume.shape[-2:])
-        return self.head(torch.cat([features, _crop(x[:, self.n_bands:], self.radius)], dim=1))
+        return sequential(self.head, torch.cat([features, _crop(x[:, self.n_bands:], self.radius)], dim=1))
 
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"CNN1D": CNN1D, "CNN2D": CNN2D, "CNN3D": CNN3D}
