@@ -19,6 +19,7 @@ CLOUD_SHADOW where the pixel is dark enough. The search runs on a grid of about
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -50,7 +51,8 @@ SHADOW_DARKNESS = 0.25
 #: and shadowed soil passes the water tests, so it is neither evidence for nor against.
 WATER_MATCH = 0.5
 
-_CLOUDS = (MaskClass.CLOUD, MaskClass.THIN_CLOUD)
+#: A bounding box (rows, columns) of an object, as ``scipy.ndimage.find_objects`` gives it.
+Box = tuple[slice, slice]
 _EIGHT = np.ones((3, 3), dtype=bool)
 
 
@@ -120,40 +122,49 @@ def search_heights(drow: np.ndarray, dcol: np.ndarray) -> np.ndarray:
     return np.arange(MIN_CLOUD_HEIGHT, MAX_CLOUD_HEIGHT + step, step)
 
 
-def _sample_pixels(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def object_boxes(labels: np.ndarray) -> list[Box | None]:
+    """The bounding box of each object of ``labels`` (index ``k - 1`` for object ``k``; None if absent)."""
+    return ndimage.find_objects(labels)
+
+
+def _sample_pixels(labels: np.ndarray, boxes: Sequence[Box | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows, columns and labels of the labelled pixels, thinned to about :data:`MAX_SAMPLES` (at most four
     times as many) per object: a larger object keeps the nodes of a square lattice over the image whose
-    spacing suits its size, so the sample spreads evenly over the whole object."""
-    sizes = np.bincount(labels.ravel(), minlength=count + 1)
-    spacing = np.maximum(np.sqrt(sizes / MAX_SAMPLES).astype(np.int64), 1)
-    spacing[0] = 0
-    spacing = spacing.astype(np.min_scalar_type(spacing.max()))  # gathered over the whole image below
+    spacing suits its size, so the sample spreads evenly over the whole object. Each object is looked
+    for in its bounding box only (``boxes``, as :func:`object_boxes` gives them, or larger)."""
     rows, cols, objects = [], [], []
-    for step in np.unique(spacing[1:]) if count else ():
-        nodes = labels[::step, ::step]
-        node_rows, node_cols = np.nonzero(spacing[nodes] == step)
-        rows.append(node_rows * step)
-        cols.append(node_cols * step)
-        objects.append(nodes[node_rows, node_cols])
+    for label, box in enumerate(boxes, start=1):
+        if box is None:
+            continue
+        inside = labels[box] == label
+        step = max(int(np.sqrt(np.count_nonzero(inside) / MAX_SAMPLES)), 1)
+        # The lattice is the image's (rows and columns that are multiples of the step), not the box's.
+        first_row, first_col = (-(-edge.start // step) * step for edge in box)
+        node_rows, node_cols = np.nonzero(inside[first_row - box[0].start::step, first_col - box[1].start::step])
+        rows.append(node_rows * step + first_row)
+        cols.append(node_cols * step + first_col)
+        objects.append(np.full(node_rows.size, label, dtype=np.int64))
     if not rows:
         return (np.empty(0, np.int64),) * 3
-    return np.concatenate(rows), np.concatenate(cols), np.concatenate(objects).astype(np.int64)
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(objects)
 
 
 def match_heights(hidden: np.ndarray, evidence: np.ndarray, levels: int, labels: np.ndarray, drow: np.ndarray,
-                  dcol: np.ndarray, candidates: np.ndarray, min_similarity: float = MIN_SIMILARITY) -> np.ndarray:
+                  dcol: np.ndarray, candidates: np.ndarray, min_similarity: float = MIN_SIMILARITY,
+                  boxes: Sequence[Box | None] | None = None) -> np.ndarray:
     """The best of the ``candidates`` heights (n, objects + 1; NaN = skip) for each object of ``labels``.
 
     ``hidden`` marks pixels where a shadow cannot be seen (clouds), ``evidence`` (integers 0..``levels``)
     how much a pixel looks like a shadow; ``drow``/``dcol`` are per-object shifts in pixels per metre of
     height. Returns heights per object (index 0 unused), NaN where no candidate reaches ``min_similarity``.
+    ``boxes``: the objects' bounding boxes when the caller has them (:func:`object_boxes`).
 
     Every pixel of an object moves by the same whole number of pixels, so a projection is a gather at a
     per-object offset from a padded image of codes (evidence level, or ``levels + 1`` for hidden and
     outside), and one count of (object, code) pairs gives both the visible pixels and the evidence.
     """
     count = candidates.shape[1] - 1
-    rows, cols, objects = _sample_pixels(labels, count)
+    rows, cols, objects = _sample_pixels(labels, object_boxes(labels) if boxes is None else boxes)
     sizes = np.bincount(objects, minlength=count + 1)
     tried = np.isfinite(candidates)
     shift_rows, shift_cols, pad_rows, pad_cols = _whole_pixel_shifts(candidates, drow, dcol)
@@ -227,7 +238,7 @@ def shadow_pass(classes: np.ndarray, potential_shadow: np.ndarray, *, sun_zenith
     potential = np.asarray(potential_shadow, dtype=np.float32)
     if potential.shape != classes.shape:
         raise ValueError(f"potential_shadow {potential.shape} does not match classes {classes.shape}")
-    cloud = np.isin(classes, _CLOUDS)
+    cloud = (classes == MaskClass.CLOUD) | (classes == MaskClass.THIN_CLOUD)  # np.isin took 40 times longer
     result = classes.copy()
     if not cloud.any():
         return result
@@ -237,15 +248,16 @@ def shadow_pass(classes: np.ndarray, potential_shadow: np.ndarray, *, sun_zenith
     water = classes == MaskClass.WATER
     evidence = np.where(water, np.uint8(round(2 * WATER_MATCH)), (potential >= MATCH_DARKNESS).astype(np.uint8) * 2)
     angles = (sun_zenith, sun_azimuth, view_zenith, view_azimuth)
-    labels, heights, drow, dcol = _match_objects(classes, cloud, evidence, angles, resolution)
-    shadow = _footprint(labels, heights, drow, dcol) & ~cloud & (potential >= SHADOW_DARKNESS)
+    labels, boxes, heights, drow, dcol = _match_objects(classes, cloud, evidence, angles, resolution)
+    shadow = _footprint(labels, boxes, heights, drow, dcol) & ~cloud & (potential >= SHADOW_DARKNESS)
     result[shadow & (classes != MaskClass.NO_DATA)] = MaskClass.CLOUD_SHADOW
     return result
 
 
 def _match_objects(classes: np.ndarray, cloud: np.ndarray, evidence: np.ndarray, angles: tuple,
-                   resolution: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Full-grid object labels, their heights (NaN: no match) and shifts per metre (full-grid pixels).
+                   resolution: float) -> tuple[np.ndarray, list[Box | None], np.ndarray, np.ndarray, np.ndarray]:
+    """Full-grid object labels, their bounding boxes, heights (NaN: no match) and shifts per metre
+    (full-grid pixels).
 
     All heights are tried on the matching grid; each match is then refined on the full grid within a
     step of the coarse height either side.
@@ -256,31 +268,45 @@ def _match_objects(classes: np.ndarray, cloud: np.ndarray, evidence: np.ndarray,
                                   max(1, int(round(RIM_WIDTH / (resolution * factor)))))
     drow, dcol = _per_object_direction(angles, labels, count, factor, resolution)
     heights = search_heights(drow, dcol)
+    boxes = object_boxes(labels)
     coarse = match_heights(cloud_coarse, _block_reduce(evidence, factor, "sum"), 2 * factor**2, labels, drow,
-                           dcol, np.broadcast_to(heights[:, None], (heights.size, count + 1)))
+                           dcol, np.broadcast_to(heights[:, None], (heights.size, count + 1)), boxes=boxes)
     # Objects without a match need no refinement and cast no shadow.
     matched = np.where(np.isfinite(coarse), np.arange(count + 1), 0).astype(labels.dtype)
     full_labels = np.where(cloud, _upsample_nearest(matched[labels], factor, classes.shape), 0)
     step = (heights[1] - heights[0]) / factor if heights.size > 1 else 0.0
     candidates = coarse[None, :] + np.arange(-factor, factor + 1)[:, None] * step
+    # A full-grid object lies within its coarse box scaled up; unmatched objects are gone.
+    full_boxes = [tuple(slice(edge.start * factor, edge.stop * factor) for edge in box)
+                  if box is not None and np.isfinite(coarse[label]) else None
+                  for label, box in enumerate(boxes, start=1)]
     drow, dcol = drow * factor, dcol * factor
-    return full_labels, match_heights(cloud, evidence, 2, full_labels, drow, dcol, candidates, 0.0), drow, dcol
+    heights = match_heights(cloud, evidence, 2, full_labels, drow, dcol, candidates, 0.0, boxes=full_boxes)
+    return full_labels, full_boxes, heights, drow, dcol
 
 
-def _footprint(labels: np.ndarray, heights: np.ndarray, drow: np.ndarray, dcol: np.ndarray) -> np.ndarray:
-    """Where the labelled pixels of matched objects land when moved by their height's shift."""
+def _footprint(labels: np.ndarray, boxes: Sequence[Box | None], heights: np.ndarray, drow: np.ndarray,
+               dcol: np.ndarray) -> np.ndarray:
+    """Where the labelled pixels of matched objects land when moved by their height's shift (each object
+    taken from its bounding box in ``boxes``)."""
     shift_rows, shift_cols, pad_rows, pad_cols = _whole_pixel_shifts(heights, drow, dcol)
     height, width = labels.shape
     padded = np.zeros((height + 2 * pad_rows, width + 2 * pad_cols), dtype=bool)
-    rows, cols = np.nonzero(labels)
-    owner = labels[rows, cols]
-    keep = np.isfinite(heights)[owner]
-    if not keep.all():
-        rows, cols, owner = rows[keep], cols[keep], owner[keep]
-    padded[rows + pad_rows + shift_rows[owner], cols + pad_cols + shift_cols[owner]] = True
+    for label in np.flatnonzero(np.isfinite(heights)):
+        box = boxes[label - 1]
+        if box is None:
+            continue
+        inside = labels[box] == label
+        row = box[0].start + pad_rows + shift_rows[label]
+        col = box[1].start + pad_cols + shift_cols[label]
+        landed = padded[row:row + inside.shape[0], col:col + inside.shape[1]]
+        landed |= inside
     return padded[pad_rows:pad_rows + height, pad_cols:pad_cols + width]
 
 
 def _upsample_nearest(coarse: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
     """Each coarse cell repeated over its ``factor`` x ``factor`` block, cut to ``shape``."""
-    return np.repeat(np.repeat(coarse, factor, axis=0), factor, axis=1)[: shape[0], : shape[1]]
+    rows, cols = coarse.shape
+    # One copy of a broadcast view: three times faster than repeating along each axis in turn.
+    blocks = np.broadcast_to(coarse[:, None, :, None], (rows, factor, cols, factor))
+    return blocks.reshape(rows * factor, cols * factor)[: shape[0], : shape[1]]
