@@ -88,6 +88,7 @@ def classify(bands: Mapping[str, np.ndarray], level: str = "L1C", model: str | N
         selected = {name: checked[name][outer] for name in masker.bands}
         valid = np.logical_and.reduce([np.isfinite(values) for values in selected.values()])
         inputs = BlockInput(bands=selected, valid=valid, level=level, resolution=int(resolution),
+                            probabilities=probs is not None,
                             elevation=None if elevation is None else np.asarray(elevation)[outer],
                             **{name: values[outer] for name, values in angles.items()})
         prediction = masker.predict(inputs)

@@ -12,6 +12,7 @@ single-threaded (:func:`predict`).
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -59,26 +60,29 @@ def _tiles(height: int, width: int, tile_rows: int, tile_cols: int) -> list[tupl
             for row in range(0, height, tile_rows) for col in range(0, width, tile_cols)]
 
 
-def _tile_input(stack: np.ndarray, row: int, col: int, span: tuple[int, int], radius: int) -> np.ndarray:
-    """The (*span, C) channels-last input of the tile whose output starts at (``row``, ``col``) of a
-    (C, H, W) stack: ``radius`` pixels of context, edges replicated beyond the image. Each worker thread
-    copies its own tiles, which stay in the CPU caches (a whole-block channels-last copy did not)."""
+def _tile_input(stack: np.ndarray, row: int, col: int, radius: int, out: np.ndarray) -> None:
+    """Write into ``out`` (span rows, span cols, C) the channels-last input of the tile whose output starts
+    at (``row``, ``col``) of a (C, H, W) stack: ``radius`` pixels of context, edges replicated beyond the
+    image. Each worker thread fills its own buffer, which stays in the CPU caches (a whole-block
+    channels-last copy did not) and is not allocated anew for every tile."""
     _, height, width = stack.shape
+    span = out.shape[:2]
     rows = np.clip(np.arange(row - radius, row - radius + span[0]), 0, height - 1)
     cols = np.clip(np.arange(col - radius, col - radius + span[1]), 0, width - 1)
     window = stack[:, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].transpose(1, 2, 0)
     if window.shape[:2] != span:
         window = window[np.ix_(rows - rows[0], cols - cols[0])]
-    return np.ascontiguousarray(window)
+    np.copyto(out, window)
 
 
 @torch.inference_mode()
 def predict(network: torch.nn.Module, stack: np.ndarray, *, device: torch.device | None = None,
-            tile: int | None = None, batch_size: int | None = None,
-            out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+            tile: int | None = None, batch_size: int | None = None, out: np.ndarray | None = None,
+            probabilities: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
     """Softmax probabilities (classes, H, W) float32 and the most probable class index (H, W) uint8
     of ``network`` (in eval mode, on ``device``) over a (channels, H, W) feature stack; the
-    probabilities are written into ``out`` when given.
+    probabilities are written into ``out`` when given. With ``probabilities=False`` (and no ``out``)
+    only the classes are computed, and None stands for the probabilities.
 
     Edge tiles are padded to the full tile size by replication (their extra output is dropped), so every
     forward pass of a batch has one shape.
@@ -89,26 +93,32 @@ def predict(network: torch.nn.Module, stack: np.ndarray, *, device: torch.device
     if tile < 1 or batch_size < 1:
         raise ParameterError(f"tile and batch size must be positive, got {tile} and {batch_size}")
     radius = int(network.radius)
-    _, height, width = stack.shape
+    channels, height, width = stack.shape
     tile_rows, tile_cols = balanced_tile(height, tile), balanced_tile(width, tile)
-    if out is None:
+    if out is None and probabilities:
         out = np.empty((network.n_classes, height, width), dtype=np.float32)
     classes = np.empty((height, width), dtype=np.uint8)
     boxes = _tiles(height, width, tile_rows, tile_cols)
-    span = (tile_rows + 2 * radius, tile_cols + 2 * radius)
+    shape = (batch_size, tile_rows + 2 * radius, tile_cols + 2 * radius, channels)
     chunks = [boxes[start:start + batch_size] for start in range(0, len(boxes), batch_size)]
+    buffers = threading.local()
 
     def run(chunk: list[tuple[int, int, int, int]], threads: int = 0) -> None:
         if threads:
             torch.set_num_threads(threads)
+        if not hasattr(buffers, "batch"):
+            buffers.batch = np.empty(shape, dtype=np.float32)
+        batch = buffers.batch[:len(chunk)]
+        for k, (row, col, _, _) in enumerate(chunk):
+            _tile_input(stack, row, col, radius, batch[k])
         with torch.inference_mode():  # thread-local: worker threads need their own
-            batch = np.stack([_tile_input(stack, row, col, span, radius) for row, col, _, _ in chunk])
             logits = network(torch.from_numpy(batch).to(device).permute(0, 3, 1, 2))
             best = logits.argmax(dim=1).to(torch.uint8).cpu().numpy()
-            soft = torch.softmax(logits, dim=1).cpu().numpy()
+            soft = torch.softmax(logits, dim=1).cpu().numpy() if out is not None else None
         for k, (row, col, rows, cols) in enumerate(chunk):
-            out[:, row:row + rows, col:col + cols] = soft[k, :, :rows, :cols]
             classes[row:row + rows, col:col + cols] = best[k, :rows, :cols]
+            if soft is not None:
+                out[:, row:row + rows, col:col + cols] = soft[k, :, :rows, :cols]
 
     threads = torch.get_num_threads()
     if device.type == "cpu" and threads > 1:

@@ -23,7 +23,8 @@ BLOCK_ANGLES: tuple[str, ...] = ("sun_zenith", "sun_azimuth", "view_zenith", "vi
 @dataclass
 class BlockInput:
     """One block on the mask grid: reflectance bands (NaN invalid) and per-pixel illumination (the
-    angles of :attr:`Masker.angles`; the others may be None)."""
+    angles of :attr:`Masker.angles`; the others may be None). ``probabilities`` says whether the caller
+    keeps the class probabilities: when False, a masker may skip them and give only classes."""
 
     bands: Mapping[str, np.ndarray]
     valid: np.ndarray
@@ -34,14 +35,16 @@ class BlockInput:
     view_zenith: np.ndarray | None = None
     view_azimuth: np.ndarray | None = None
     elevation: np.ndarray | None = None
+    probabilities: bool = True
 
 
 @dataclass
 class BlockPrediction:
-    """Class probabilities (float32, (7, h, w)); ``classes`` when the model decides otherwise than by
-    argmax; ``layers``: compact per-pixel layers the masker wants back in :meth:`Masker.finish`."""
+    """Class probabilities (float32, (7, h, w); None only when the block asked for none, and then
+    ``classes`` are given); ``classes`` when the model decides otherwise than by argmax; ``layers``:
+    compact per-pixel layers the masker wants back in :meth:`Masker.finish`."""
 
-    probabilities: np.ndarray
+    probabilities: np.ndarray | None
     classes: np.ndarray | None = None
     layers: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -81,23 +84,28 @@ def block_angles(masker: Masker) -> tuple[str, ...]:
 
 
 def predict_block(masker: Masker, bands: Mapping[str, np.ndarray], *, level: str, resolution: int,
-                  **angles: np.ndarray) -> tuple[np.ndarray, BlockPrediction]:
+                  probabilities: bool = True, **angles: np.ndarray) -> tuple[np.ndarray, BlockPrediction]:
     """Classes (uint8) and the raw prediction of one block of ``masker.bands`` (float32 reflectance,
     NaN invalid) with the per-pixel ``angles`` it reads (:func:`block_angles`): the core step shared by
-    ``s2mask run`` and the SNAP operator. A pixel where any band is invalid is NO_DATA."""
+    ``s2mask run`` and the SNAP operator. A pixel where any band is invalid is NO_DATA. Without
+    ``probabilities`` the masker may leave them out of the prediction."""
     selected = {band: bands[band] for band in masker.bands}
     valid = np.logical_and.reduce([np.isfinite(values) for values in selected.values()])
-    inputs = BlockInput(bands=selected, valid=valid, level=level, resolution=resolution, **angles)
+    inputs = BlockInput(bands=selected, valid=valid, level=level, resolution=resolution,
+                        probabilities=probabilities, **angles)
     prediction = masker.predict(inputs)
     return decode(prediction, valid), prediction
 
 
 def decode(prediction: BlockPrediction, valid: np.ndarray) -> np.ndarray:
     """The uint8 classes of a block: the model's own, or the most probable; NO_DATA where invalid."""
-    if prediction.probabilities.shape[0] != N_CLASSES:
-        raise ModelError(f"a masker returned {prediction.probabilities.shape[0]} class channels, expected {N_CLASSES}")
     classes = prediction.classes
-    if classes is None:
+    if prediction.probabilities is None:
+        if classes is None:
+            raise ModelError("a masker returned neither class probabilities nor classes")
+    elif prediction.probabilities.shape[0] != N_CLASSES:
+        raise ModelError(f"a masker returned {prediction.probabilities.shape[0]} class channels, expected {N_CLASSES}")
+    elif classes is None:
         classes = np.argmax(prediction.probabilities, axis=0).astype(np.uint8)
     classes = np.where(valid, classes, 0).astype(np.uint8)
     return classes

@@ -113,7 +113,7 @@ class TileLayers:
         self.masker_layers: dict[str, np.ndarray] = {}
         self.names = masker.tile_layers
 
-    def store(self, window: Window, core: tuple[slice, slice], classes: np.ndarray, probabilities: np.ndarray,
+    def store(self, window: Window, core: tuple[slice, slice], classes: np.ndarray, probabilities: np.ndarray | None,
               layers: dict[str, np.ndarray], ndvi: np.ndarray | None) -> None:
         self.classes[window.slices] = classes
         if self.probabilities is not None:
@@ -190,6 +190,7 @@ def stream_blocks(source: Any, masker: Masker, grid: Grid, params: ProcessingPar
     for block, bands in blocks_with_bands(source, reading or masker.bands, grid, params, halo, prefetch):
         clock = timings.add("read", clock)
         classes, prediction = predict_block(masker, bands, level=source.level, resolution=params.resolution,
+                                            probabilities=layers.probabilities is not None,
                                             **source.angles(params.resolution, block.outer, angles))
         clock = timings.add("predict", clock)
         core = block.core_in_outer

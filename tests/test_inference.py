@@ -29,6 +29,9 @@ def test_tile_and_batch_size_do_not_change_the_result(network, stack):
         other_probabilities, other_classes = predict(network, stack, tile=tile, batch_size=batch)
         np.testing.assert_array_equal(other_classes, classes)
         np.testing.assert_allclose(other_probabilities, probabilities, atol=1e-6)
+    none, only_classes = predict(network, stack, tile=64, batch_size=2, probabilities=False)
+    assert none is None
+    np.testing.assert_array_equal(only_classes, classes)
 
 
 def test_tiles_are_balanced_so_edge_tiles_are_not_mostly_padding():

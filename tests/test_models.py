@@ -7,6 +7,7 @@ import torch
 from s2mask import weights
 from s2mask.bands import ALL_BANDS, L2A_BANDS, REDUCED_BANDS
 from s2mask.errors import MissingBandError, ModelError
+from s2mask.masker import BlockPrediction, decode, predict_block
 from s2mask.models import choose_entry, load_masker, load_network
 from s2mask.models.features import FeatureSpec, feature_stack, incidence_cosine
 from s2mask.models.fused import fusable
@@ -117,3 +118,18 @@ def test_auto_falls_back_to_physics_and_cnn_refuses_without_the_bands():
         load_masker("cnn", "L1C", ("B2", "B3", "B4", "B8"))
     with pytest.raises(ModelError, match="no shipped weights"):
         load_masker("no-such-model", "L1C", ALL_BANDS)
+
+
+def test_a_block_that_keeps_no_probabilities_gets_the_same_classes_without_them():
+    masker = load_masker("cnn", "L2A", REDUCED_BANDS)
+    rng = np.random.default_rng(5)
+    bands = {band: rng.uniform(0.0, 0.6, (60, 70)).astype(np.float32) for band in REDUCED_BANDS}
+    bands["B2"][:5] = np.nan
+    kept, prediction = predict_block(masker, bands, level="L2A", resolution=20, sun_zenith=np.full((60, 70), 40.0))
+    skipped, lean = predict_block(masker, bands, level="L2A", resolution=20, probabilities=False,
+                                  sun_zenith=np.full((60, 70), 40.0))
+    assert prediction.probabilities.shape == (7, 60, 70) and lean.probabilities is None
+    np.testing.assert_array_equal(skipped, kept)
+    assert (kept[:5] == 0).all() and (kept[5:] > 0).all()
+    with pytest.raises(ModelError, match="neither"):
+        decode(BlockPrediction(None), np.ones((2, 2), dtype=bool))

@@ -59,11 +59,13 @@ class CNNMasker:
                               sun_zenith=block.sun_zenith, sun_azimuth=block.sun_azimuth,
                               elevation=block.elevation, valid=block.valid)
         invalid = ~block.valid
-        probabilities = np.empty((N_CLASSES, *invalid.shape), dtype=np.float32)
-        _, classes = predict(self.network, stack, device=self.device, out=probabilities[1:])
+        probabilities = np.empty((N_CLASSES, *invalid.shape), dtype=np.float32) if block.probabilities else None
+        _, classes = predict(self.network, stack, device=self.device, probabilities=block.probabilities,
+                             out=None if probabilities is None else probabilities[1:])
         classes += np.uint8(1)
-        probabilities[MaskClass.NO_DATA] = invalid
-        np.copyto(probabilities[1:], np.float32(0), where=invalid)
+        if probabilities is not None:
+            probabilities[MaskClass.NO_DATA] = invalid
+            np.copyto(probabilities[1:], np.float32(0), where=invalid)
         classes[invalid] = MaskClass.NO_DATA
         layers = {"potential_shadow": potential_shadow(block.bands, block.level)} if self.tile_layers else {}
         return BlockPrediction(probabilities, classes, layers)

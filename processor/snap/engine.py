@@ -92,6 +92,7 @@ class TileComputer:
     def _predict(self, window: Window) -> tuple:
         bands = read_bands(self.source, self.masker.bands, self.grid, window, self.params)
         return predict_block(self.masker, bands, level=self.source.level, resolution=self.params.resolution,
+                             probabilities=self.probabilities,
                              **self.source.angles(self.params.resolution, window, block_angles(self.masker)))
 
     def _cut(self, window: Window) -> TileResult:
