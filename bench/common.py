@@ -70,16 +70,19 @@ def timed_command(command: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def gdal_translate_seconds(product: Path, bands: tuple[str, ...] | None = None, resolution: int = 20) -> float:
+def gdal_translate_seconds(product: Path, bands: tuple[str, ...] | None = None, resolution: int = 20,
+                           files: str = "IMG_DATA/*.jp2") -> float:
     """Seconds ``gdal_translate`` takes to decode the JPEG 2000 files of ``bands`` (all when None) at the
     resolution s2mask reads them for a ``resolution`` grid: bands finer than it at their power-of-two
-    level, the others in full. The reference every read benchmark is a ratio to."""
+    level, the others in full. The reference every read benchmark is a ratio to. ``files`` (under the
+    granule): the band images, or ``QI_DATA/MSK_DETFOO_*.jp2`` for the detector footprints, which s2mask
+    decodes at the same levels."""
     from s2mask.bands import NATIVE_RESOLUTION, band_from_file_id
 
     scratch = Path(tempfile.mkdtemp(dir="/dev/shm" if Path("/dev/shm").exists() else None))
     total = 0.0
     try:
-        for jp2 in sorted(product.glob("GRANULE/*/IMG_DATA/*.jp2")):
+        for jp2 in sorted(product.glob(f"GRANULE/*/{files}")):
             band = band_from_file_id(jp2.stem.rsplit("_", 1)[-1])
             if bands is not None and band not in bands:
                 continue
