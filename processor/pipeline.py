@@ -21,6 +21,7 @@ import numpy as np
 
 from .bands import BANDS_10M, BANDS_20M
 from .classes import N_CLASSES, MaskClass
+from .cores import available_cores
 from .errors import NoValidDataError
 from .grid import Block, Grid, Window, count_blocks, iter_blocks
 from .io.raster import cache_mb, gdal_config
@@ -73,10 +74,20 @@ def aligned_window(window: Window, step: int, limit: Window) -> Window:
 
 
 def read_bands(product: Product, bands: tuple[str, ...], grid: Grid, window: Window,
-               params: ProcessingParameters) -> dict[str, np.ndarray]:
-    """The bands of one window of the mask grid, as float32 reflectance (NaN invalid)."""
+               params: ProcessingParameters, workers: int = 1) -> dict[str, np.ndarray]:
+    """The bands of one window of the mask grid, as float32 reflectance (NaN invalid).
+
+    ``workers`` > 1 decodes that many bands at a time: each band is a file of its own, so no GDAL dataset
+    is shared between threads. It is for the SAFE reader; a window spanning one JPEG 2000 tile per band
+    otherwise decodes on one core while the other waits."""
     if not params.super_resolution:
-        return {band: product.read(band, params.resolution, window, params.upsampling) for band in bands}
+        if workers <= 1:
+            return {band: product.read(band, params.resolution, window, params.upsampling) for band in bands}
+        with ThreadPoolExecutor(workers, thread_name_prefix="s2mask-band") as pool:
+            reads = {band: pool.submit(product.read, band, params.resolution, window, params.upsampling)
+                     for band in bands}
+        # Leaving the pool waited for every read: a failure surfaces with no read still running.
+        return {band: read.result() for band, read in reads.items()}
     from .superres import superresolve
 
     aligned = aligned_window(window, SUPERRES_ALIGNMENT, grid.full_window)
@@ -135,17 +146,18 @@ def tile_geometry(product: Product, resolution: int) -> TileGeometry:
 
 
 def blocks_with_bands(source: Any, bands: tuple[str, ...], grid: Grid, params: ProcessingParameters, halo: int,
-                      prefetch: bool) -> Iterator[tuple[Block, dict[str, np.ndarray]]]:
-    """Every block of ``grid`` (row by row, grown by ``halo``) with its bands read from ``source``.
+                      prefetch: bool, band_workers: int = 1) -> Iterator[tuple[Block, dict[str, np.ndarray]]]:
+    """Every block of ``grid`` (row by row, grown by ``halo``) with its bands read from ``source``
+    (``band_workers`` bands at a time, see :func:`read_bands`).
 
     With ``prefetch`` the next block is read in a background thread while the caller works on this one:
     decoding JPEG 2000 and predicting then share the cores (GDAL and torch release the GIL). Only that
-    thread touches ``source`` meanwhile, one read at a time, as GDAL datasets require.
+    thread touches ``source`` meanwhile, one block at a time, as GDAL datasets require.
     """
     blocks = iter_blocks(grid, params.block_size, halo)
 
     def read(block: Block) -> dict[str, np.ndarray]:
-        return read_bands(source, bands, grid, block.outer, params)
+        return read_bands(source, bands, grid, block.outer, params, band_workers)
 
     if not prefetch:
         for block in blocks:
@@ -166,7 +178,7 @@ def stream_blocks(source: Any, masker: Masker, grid: Grid, params: ProcessingPar
                   geometry: Callable[[], TileGeometry], *, reading: tuple[str, ...] | None = None,
                   on_block: Callable[[Window, tuple[slice, slice], dict[str, np.ndarray]], None] | None = None,
                   progress: Progress | None = None, timings: Timings | None = None,
-                  prefetch: bool = False) -> np.ndarray:
+                  prefetch: bool = False, band_workers: int = 1) -> np.ndarray:
     """Classify every block of ``grid`` into ``layers`` and return the finished classes.
 
     ``source`` is anything with ``read(band, resolution, window, method)``, ``angles(resolution, window, names)``,
@@ -174,8 +186,8 @@ def stream_blocks(source: Any, masker: Masker, grid: Grid, params: ProcessingPar
     with the masker's halo (plus DSen2's when super-resolving), predicted, and its core stored; ``on_block``
     sees the core window, its slices in the block and the bands read (``reading``, default the masker's).
     A masker with whole-tile layers then finishes over the whole tile (``geometry`` is asked only then).
-    ``prefetch`` reads the next block in a background thread (:func:`blocks_with_bands`); the "read"
-    timing is then the time spent waiting for bands.
+    ``prefetch`` reads the next block in a background thread (:func:`blocks_with_bands`), decoding
+    ``band_workers`` bands at a time; the "read" timing is then the time spent waiting for bands.
     """
     timings = timings or Timings()
     halo = masker.halo
@@ -187,7 +199,8 @@ def stream_blocks(source: Any, masker: Masker, grid: Grid, params: ProcessingPar
     angles = block_angles(masker)
     clock = time.perf_counter()
     total = count_blocks(grid, params.block_size)
-    for block, bands in blocks_with_bands(source, reading or masker.bands, grid, params, halo, prefetch):
+    for block, bands in blocks_with_bands(source, reading or masker.bands, grid, params, halo, prefetch,
+                                          band_workers):
         clock = timings.add("read", clock)
         classes, prediction = predict_block(masker, bands, level=source.level, resolution=params.resolution,
                                             probabilities=layers.probabilities is not None,
@@ -251,6 +264,13 @@ def run(product: str | Path | Product, output_dir: str | Path = ".", params: Pro
     return RunResult(outputs.paths, report)
 
 
+def band_workers(params: ProcessingParameters) -> int:
+    """Bands a SAFE run decodes at a time: one per core it may use. With GDAL's own threads inside each
+    band this kept both cores of a 2-core machine busy while blocks wait for bands (a full 20 m tile:
+    27.7 -> 26.8 s on average over three alternating pairs of runs)."""
+    return params.threads or available_cores()
+
+
 def select_masker_warming_up(product: Product, grid: Grid, params: ProcessingParameters) -> Masker:
     """:func:`~s2mask.masker.select_masker` while the first block's bands decode into GDAL's block cache
     in a background thread: loading a CNN (importing torch) takes about a second that the first read then
@@ -261,7 +281,7 @@ def select_masker_warming_up(product: Product, grid: Grid, params: ProcessingPar
         return select_masker(*arguments)
     first = next(iter_blocks(grid, params.block_size, WARM_UP_HALO)).outer
     with ThreadPoolExecutor(1, thread_name_prefix="s2mask-warm-up") as warm_up:
-        warm_up.submit(read_bands, product, product.bands, grid, first, params)
+        warm_up.submit(read_bands, product, product.bands, grid, first, params, band_workers(params))
         return select_masker(*arguments)
 
 
@@ -279,7 +299,8 @@ def _stream_and_write(product: Product, masker: Masker, grid: Grid, params: Proc
 
     classes = stream_blocks(product, masker, grid, params, layers,
                             lambda: tile_geometry(product, params.resolution), reading=reading,
-                            on_block=add_to_quicklook, progress=progress, timings=timings, prefetch=True)
+                            on_block=add_to_quicklook, progress=progress, timings=timings, prefetch=True,
+                            band_workers=band_workers(params))
     if not layers.classes.any():
         raise NoValidDataError("the product holds no valid pixel (every band is no data on the whole tile)",
                                product.location.display_name)

@@ -153,3 +153,50 @@ def test_a_read_failing_in_the_prefetch_thread_reaches_the_caller():
         for _ in blocks_with_bands(RecordingSource(fail_at_row=128), ("B2",), grid,
                                    ProcessingParameters(block_size=128), 0, True):
             pass
+
+
+class BandSource(RecordingSource):
+    """Several bands, one of which may fail after the others have started; records reads in flight."""
+
+    bands = ("B2", "B3", "B4", "B8")
+
+    def __init__(self, failing_band: str | None = None):
+        super().__init__()
+        self.failing_band = failing_band
+        self.running = 0
+        self.most_running = 0
+        self.finished: list[str] = []
+        self._lock = threading.Lock()
+
+    def read(self, band, resolution, window, method="bilinear"):
+        with self._lock:
+            self.running += 1
+            self.most_running = max(self.most_running, self.running)
+        try:
+            threading.Event().wait(0.05)  # long enough for the other worker to start
+            if band == self.failing_band:
+                raise OSError(f"cannot decode {band}")
+            return np.full(window.shape, BandSource.bands.index(band), dtype=np.float32)
+        finally:
+            with self._lock:
+                self.running -= 1
+                self.finished.append(band)
+
+
+def test_bands_read_side_by_side_equal_bands_read_in_turn_and_a_failure_waits_for_the_rest():
+    from s2mask.grid import Grid, Window
+    from s2mask.params import ProcessingParameters
+    from s2mask.pipeline import read_bands
+
+    grid = Grid("", 0.0, 0.0, 20.0, width=64, height=48)
+    window, params = Window(8, 4, 20, 30), ProcessingParameters()
+    source = BandSource()
+    together = read_bands(source, source.bands, grid, window, params, workers=2)
+    assert source.most_running == 2 and list(together) == list(source.bands)
+    in_turn = read_bands(BandSource(), source.bands, grid, window, params)
+    for band in source.bands:
+        np.testing.assert_array_equal(together[band], in_turn[band])
+    failing = BandSource(failing_band="B2")
+    with pytest.raises(OSError, match="cannot decode B2"):
+        read_bands(failing, failing.bands, grid, window, params, workers=2)
+    assert sorted(failing.finished) == sorted(failing.bands) and failing.running == 0
