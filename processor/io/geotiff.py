@@ -108,7 +108,7 @@ class CogWriter(FinishOnSuccess):
                         band.SetCategoryNames(coding.category_names())
                         band.SetDefaultRAT(_attribute_table(coding))
         except BaseException:
-            self._release()
+            self.release()
             raise
 
     def write(self, window: Window, array: np.ndarray) -> None:
@@ -125,25 +125,31 @@ class CogWriter(FinishOnSuccess):
 
     def close(self) -> None:
         """Convert the intermediate to the COG at ``path`` and delete the intermediate."""
+        try:
+            self.convert()
+        finally:
+            self.release()
+
+    def convert(self) -> None:
+        """Write the COG at ``path`` from the intermediate, which stays until :meth:`close` or :meth:`abort`
+        (deleting it switches GDAL's exceptions off for a moment, process-wide: not while other threads
+        work with GDAL)."""
         options = ["COMPRESS=DEFLATE", f"LEVEL={self._deflate_level}", f"BLOCKSIZE={BLOCKSIZE}",
                    f"OVERVIEW_RESAMPLING={self._resampling}", "NUM_THREADS=ALL_CPUS", "BIGTIFF=IF_SAFER"]
-        try:
-            with output_errors(self.path):
-                # FlushCache surfaces write errors (disk full) that a plain close would only print.
-                self._dataset.FlushCache()
-                cog = gdal.GetDriverByName("COG").CreateCopy(str(self.path), self._dataset, options=options)
-                cog.FlushCache()
-                cog = None
-        finally:
-            self._release()
+        with output_errors(self.path):
+            # FlushCache surfaces write errors (disk full) that a plain close would only print.
+            self._dataset.FlushCache()
+            cog = gdal.GetDriverByName("COG").CreateCopy(str(self.path), self._dataset, options=options)
+            cog.FlushCache()
+            cog = None
         if self._has_sidecar and not Path(f"{self.path}.aux.xml").is_file():
             raise OutputError("GDAL did not save the category names (.aux.xml)", final_path(self.path))
 
     def abort(self) -> None:
         """Give up: delete the intermediate (the staging folder disposes of a partial COG)."""
-        self._release()
+        self.release()
 
-    def _release(self) -> None:
+    def release(self) -> None:
         """Close and delete the intermediate."""
         if self._dataset is None:
             return

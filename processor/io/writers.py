@@ -26,9 +26,11 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -189,16 +191,26 @@ class RunOutputs:
             raise OutputError(f"the run wrote {self.counter.total} of {expected} pixels; outputs would have gaps",
                               self.folder)
         kinds = list(self._cogs)
-        for writer in self._cogs.values():
-            writer.close()
+        completions: list[Callable[[], None]] = [writer.convert for writer in self._cogs.values()]
         if self._dimap is not None:
-            self._dimap.close()
+            completions.append(self._dimap.close)
             kinds.append("dimap")
         if self.quicklook is not None:
             cover = self.counter.cloud_cover_percent
             title = self.info.product_id + (f"  cloud cover {cover:.1f}%" if cover is not None else "")
-            write_quicklook(self._stage.path(self.names["quicklook"]), *self.quicklook.result(), title=title)
+            completions.append(partial(write_quicklook, self._stage.path(self.names["quicklook"]),
+                                       *self.quicklook.result(), title=title))
             kinds.append("quicklook")
+        # The files are independent and GDAL releases the GIL: complete them side by side (a COG's
+        # overviews and the quicklook each keep one core busy). Leaving the pool waits for every one; the
+        # first failure is raised after the intermediates are gone.
+        try:
+            with ThreadPoolExecutor(max(len(completions), 1), thread_name_prefix="s2mask-close") as pool:
+                for future in [pool.submit(complete) for complete in completions]:
+                    future.result()
+        finally:
+            for writer in self._cogs.values():
+                writer.release()
         report: dict[str, Any] = {}
         if self.options.report:
             kinds.append("report")
