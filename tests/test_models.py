@@ -29,7 +29,7 @@ def test_networks_shrink_by_their_radius_and_give_six_class_logits(architecture)
 
 
 @pytest.mark.parametrize("architecture", ["CNN1D", "CNN2D", "CNN3D"])
-def test_fused_cpu_inference_gives_the_training_forward(architecture):
+def test_fused_cpu_inference_gives_the_training_forward(architecture, monkeypatch):
     torch.manual_seed(2)
     network = build_network(architecture, 13, 4).eval()
     x = torch.randn(1, 30 + 2 * network.radius, 30 + 2 * network.radius, 17).permute(0, 3, 1, 2)
@@ -40,6 +40,9 @@ def test_fused_cpu_inference_gives_the_training_forward(architecture):
         assert not fusable(x)
         trained = network(x).detach()
     torch.testing.assert_close(inferred, trained, rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(torch.backends.mkldnn, "enabled", False)
+    with torch.inference_mode():
+        assert not fusable(x)
 
 
 def test_cnn2d_output_depends_only_on_inputs_within_its_radius():
