@@ -45,6 +45,13 @@ def test_fused_cpu_inference_gives_the_training_forward(architecture, monkeypatc
         assert not fusable(x)
 
 
+def test_a_torch_without_the_fused_convolution_falls_back(monkeypatch):
+    from s2mask.models import fused
+
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+    assert fused._find_pointwise() is None
+
+
 def test_cnn2d_output_depends_only_on_inputs_within_its_radius():
     torch.manual_seed(1)
     network = build_network("CNN2D", 6, 1).eval()

@@ -20,11 +20,18 @@ from torch import nn
 
 
 def _find_pointwise() -> Callable[..., torch.Tensor] | None:
+    """oneDNN's fused convolution, if this torch has it and it answers like ``conv2d`` + ReLU: the op is
+    internal to torch, so a build whose op is missing or has another signature falls back to the modules."""
     if not torch.backends.mkldnn.is_available():
         return None
     try:
-        return torch.ops.mkldnn._convolution_pointwise
-    except (AttributeError, RuntimeError):
+        pointwise = torch.ops.mkldnn._convolution_pointwise
+        with torch.no_grad():
+            x, weight, bias = torch.randn(1, 3, 4, 4), torch.randn(2, 3, 1, 1), torch.randn(2)
+            fused = pointwise(x, weight, bias, [0, 0], [1, 1], [1, 1], 1, "relu", [], "")
+            plain = torch.relu(torch.nn.functional.conv2d(x, weight, bias))
+        return pointwise if torch.allclose(fused, plain, atol=1e-5) else None
+    except (AttributeError, RuntimeError, TypeError):
         return None
 
 
