@@ -6,7 +6,14 @@ import pytest
 from s2mask.classes import MaskClass
 from s2mask.physics import shadow as shadow_module
 from s2mask.physics import shadow_direction, shadow_pass
-from s2mask.physics.shadow import MAX_CLOUD_HEIGHT, MAX_SAMPLES, _block_reduce, _sample_pixels, object_boxes
+from s2mask.physics.shadow import (
+    MAX_CLOUD_HEIGHT,
+    MAX_SAMPLES,
+    ObjectPixels,
+    _block_reduce,
+    _sample_pixels,
+    object_boxes,
+)
 
 C = MaskClass
 
@@ -112,7 +119,7 @@ def test_samples_cap_large_objects_and_keep_small_ones_whole():
     labels = np.zeros((400, 400), dtype=np.int64)
     labels[10:390, 10:200] = 1  # 72200 pixels
     labels[100:110, 300:310] = 2  # 100 pixels
-    rows, cols, objects = _sample_pixels(labels, object_boxes(labels))
+    rows, cols, objects = _sample_pixels(ObjectPixels(labels, object_boxes(labels), labels.shape))
     assert np.all(labels[rows, cols] == objects)
     large = objects == 1
     assert MAX_SAMPLES <= large.sum() <= 4 * MAX_SAMPLES

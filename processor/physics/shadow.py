@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -127,55 +128,82 @@ def object_boxes(labels: np.ndarray) -> list[Box | None]:
     return ndimage.find_objects(labels)
 
 
-def _sample_pixels(labels: np.ndarray, boxes: Sequence[Box | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows, columns and labels of the labelled pixels, thinned to about :data:`MAX_SAMPLES` (at most four
+@dataclass(frozen=True)
+class ObjectPixels:
+    """Where the labelled objects lie on an image of ``shape``: each object's bounding box (``boxes``,
+    index ``k - 1`` for object ``k``, None to leave it out) and its pixels in it (:meth:`inside`).
+
+    ``labels`` may be on a grid ``factor`` times coarser than the image, and then an object's image pixels
+    are those of its coarse cells that are also in ``within``: the full-grid pixels of coarse objects,
+    found box by box without a full-grid label image (two 120 MB arrays on a 20 m tile).
+    """
+
+    labels: np.ndarray
+    boxes: Sequence[Box | None]
+    shape: tuple[int, int]
+    factor: int = 1
+    within: np.ndarray | None = None
+
+    def inside(self, label: int, box: Box) -> np.ndarray:
+        """The object's pixels in ``box`` (a bool array of the box's shape)."""
+        if self.factor == 1:
+            return self.labels[box] == label
+        factor = self.factor
+        coarse = self.labels[tuple(slice(edge.start // factor, -(-edge.stop // factor)) for edge in box)] == label
+        rows, cols = coarse.shape
+        cells = np.broadcast_to(coarse[:, None, :, None], (rows, factor, cols, factor)).reshape(rows * factor, -1)
+        first_row, first_col = (edge.start % factor for edge in box)
+        height, width = (edge.stop - edge.start for edge in box)
+        cells = cells[first_row:first_row + height, first_col:first_col + width]
+        return cells & self.within[box] if self.within is not None else cells
+
+
+def _sample_pixels(objects: ObjectPixels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, columns and labels of the objects' pixels, thinned to about :data:`MAX_SAMPLES` (at most four
     times as many) per object: a larger object keeps the nodes of a square lattice over the image whose
-    spacing suits its size, so the sample spreads evenly over the whole object. Each object is looked
-    for in its bounding box only (``boxes``, as :func:`object_boxes` gives them, or larger)."""
-    rows, cols, objects = [], [], []
-    for label, box in enumerate(boxes, start=1):
+    spacing suits its size, so the sample spreads evenly over the whole object."""
+    rows, cols, labels = [], [], []
+    for label, box in enumerate(objects.boxes, start=1):
         if box is None:
             continue
-        inside = labels[box] == label
+        inside = objects.inside(label, box)
         step = max(int(np.sqrt(np.count_nonzero(inside) / MAX_SAMPLES)), 1)
         # The lattice is the image's (rows and columns that are multiples of the step), not the box's.
         first_row, first_col = (-(-edge.start // step) * step for edge in box)
         node_rows, node_cols = np.nonzero(inside[first_row - box[0].start::step, first_col - box[1].start::step])
         rows.append(node_rows * step + first_row)
         cols.append(node_cols * step + first_col)
-        objects.append(np.full(node_rows.size, label, dtype=np.int64))
+        labels.append(np.full(node_rows.size, label, dtype=np.int64))
     if not rows:
         return (np.empty(0, np.int64),) * 3
-    return np.concatenate(rows), np.concatenate(cols), np.concatenate(objects)
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(labels)
 
 
-def match_heights(hidden: np.ndarray, evidence: np.ndarray, levels: int, labels: np.ndarray, drow: np.ndarray,
-                  dcol: np.ndarray, candidates: np.ndarray, min_similarity: float = MIN_SIMILARITY,
-                  boxes: Sequence[Box | None] | None = None) -> np.ndarray:
-    """The best of the ``candidates`` heights (n, objects + 1; NaN = skip) for each object of ``labels``.
+def match_heights(hidden: np.ndarray, evidence: np.ndarray, levels: int, objects: ObjectPixels, drow: np.ndarray,
+                  dcol: np.ndarray, candidates: np.ndarray, min_similarity: float = MIN_SIMILARITY) -> np.ndarray:
+    """The best of the ``candidates`` heights (n, objects + 1; NaN = skip) for each of the ``objects``.
 
     ``hidden`` marks pixels where a shadow cannot be seen (clouds), ``evidence`` (integers 0..``levels``)
     how much a pixel looks like a shadow; ``drow``/``dcol`` are per-object shifts in pixels per metre of
     height. Returns heights per object (index 0 unused), NaN where no candidate reaches ``min_similarity``.
-    ``boxes``: the objects' bounding boxes when the caller has them (:func:`object_boxes`).
 
     Every pixel of an object moves by the same whole number of pixels, so a projection is a gather at a
     per-object offset from a padded image of codes (evidence level, or ``levels + 1`` for hidden and
     outside), and one count of (object, code) pairs gives both the visible pixels and the evidence.
     """
     count = candidates.shape[1] - 1
-    rows, cols, objects = _sample_pixels(labels, object_boxes(labels) if boxes is None else boxes)
-    sizes = np.bincount(objects, minlength=count + 1)
+    rows, cols, labels = _sample_pixels(objects)
+    sizes = np.bincount(labels, minlength=count + 1)
     tried = np.isfinite(candidates)
     shift_rows, shift_cols, pad_rows, pad_cols = _whole_pixel_shifts(candidates, drow, dcol)
     unseen = levels + 1
-    codes = np.full((labels.shape[0] + 2 * pad_rows, labels.shape[1] + 2 * pad_cols), unseen, dtype=np.uint8)
-    codes[pad_rows:pad_rows + labels.shape[0], pad_cols:pad_cols + labels.shape[1]] = np.where(
-        hidden, unseen, evidence)
+    height, width = objects.shape
+    codes = np.full((height + 2 * pad_rows, width + 2 * pad_cols), unseen, dtype=np.uint8)
+    codes[pad_rows:pad_rows + height, pad_cols:pad_cols + width] = np.where(hidden, unseen, evidence)
     padded_width = codes.shape[1]
     codes = codes.ravel()
     origin = (rows + pad_rows) * padded_width + cols + pad_cols
-    pair = objects * (unseen + 1)
+    pair = labels * (unseen + 1)
     seen_weight = np.append(np.ones(unseen), 0.0)
     evidence_weight = np.append(np.arange(unseen) / levels, 0.0)
 
@@ -185,7 +213,7 @@ def match_heights(hidden: np.ndarray, evidence: np.ndarray, levels: int, labels:
         for height, tried_now, shift_row, shift_col in zip(candidates[part], tried[part], shift_rows[part],
                                                            shift_cols[part]):
             offset = shift_row * padded_width + shift_col
-            landed = codes[origin + offset[objects]]
+            landed = codes[origin + offset[labels]]
             pairs = np.bincount(pair + landed, minlength=(count + 1) * (unseen + 1)).reshape(count + 1, unseen + 1)
             seen = pairs @ seen_weight
             similarity = (pairs @ evidence_weight) / np.maximum(seen, 1)
@@ -235,28 +263,38 @@ def shadow_pass(classes: np.ndarray, potential_shadow: np.ndarray, *, sun_zenith
     size in metres. Works on the whole image (a shadow can fall far from its cloud).
     """
     classes = np.asarray(classes, dtype=np.uint8)
-    potential = np.asarray(potential_shadow, dtype=np.float32)
+    potential = np.asarray(potential_shadow)
+    if potential.dtype not in (np.float16, np.float32):
+        potential = potential.astype(np.float32)
     if potential.shape != classes.shape:
         raise ValueError(f"potential_shadow {potential.shape} does not match classes {classes.shape}")
-    cloud = (classes == MaskClass.CLOUD) | (classes == MaskClass.THIN_CLOUD)  # np.isin took 40 times longer
+    # Few full-grid temporaries, filled in place: each is 30 M fresh pixels on a 20 m tile, and first
+    # touches of fresh memory cost a finished run about 0.3 s in all. Membership is compared as float32
+    # (the thresholds are float32 scalars), without a float32 copy of a float16 layer.
+    cloud = classes == MaskClass.CLOUD
+    cloud |= classes == MaskClass.THIN_CLOUD  # np.isin took 40 times longer
     result = classes.copy()
     if not cloud.any():
         return result
     # Water is dark with or without a shadow (and shadowed soil passes the water tests): it counts as
     # half a match, so that a lake cannot outbid a shadow on land. Counted in halves (2 dark, 1 water,
     # 0 neither) so that block sums stay exact integers.
-    water = classes == MaskClass.WATER
-    evidence = np.where(water, np.uint8(round(2 * WATER_MATCH)), (potential >= MATCH_DARKNESS).astype(np.uint8) * 2)
+    evidence = np.greater_equal(potential, np.float32(MATCH_DARKNESS)).view(np.uint8)
+    evidence *= np.uint8(2)
+    evidence[classes == MaskClass.WATER] = round(2 * WATER_MATCH)
     angles = (sun_zenith, sun_azimuth, view_zenith, view_azimuth)
-    labels, boxes, heights, drow, dcol = _match_objects(classes, cloud, evidence, angles, resolution)
-    shadow = _footprint(labels, boxes, heights, drow, dcol) & ~cloud & (potential >= SHADOW_DARKNESS)
-    result[shadow & (classes != MaskClass.NO_DATA)] = MaskClass.CLOUD_SHADOW
+    objects, heights, drow, dcol = _match_objects(classes, cloud, evidence, angles, resolution)
+    shadow = _footprint(objects, heights, drow, dcol)
+    np.greater(shadow, cloud, out=shadow)  # and not cloud
+    shadow &= np.greater_equal(potential, np.float32(SHADOW_DARKNESS))
+    shadow &= classes != MaskClass.NO_DATA
+    result[shadow] = MaskClass.CLOUD_SHADOW
     return result
 
 
 def _match_objects(classes: np.ndarray, cloud: np.ndarray, evidence: np.ndarray, angles: tuple,
-                   resolution: float) -> tuple[np.ndarray, list[Box | None], np.ndarray, np.ndarray, np.ndarray]:
-    """Full-grid object labels, their bounding boxes, heights (NaN: no match) and shifts per metre
+                   resolution: float) -> tuple[ObjectPixels, np.ndarray, np.ndarray, np.ndarray]:
+    """The matched cloud objects on the full grid, their heights (NaN: no match) and shifts per metre
     (full-grid pixels).
 
     All heights are tried on the matching grid; each match is then refined on the full grid within a
@@ -269,44 +307,34 @@ def _match_objects(classes: np.ndarray, cloud: np.ndarray, evidence: np.ndarray,
     drow, dcol = _per_object_direction(angles, labels, count, factor, resolution)
     heights = search_heights(drow, dcol)
     boxes = object_boxes(labels)
-    coarse = match_heights(cloud_coarse, _block_reduce(evidence, factor, "sum"), 2 * factor**2, labels, drow,
-                           dcol, np.broadcast_to(heights[:, None], (heights.size, count + 1)), boxes=boxes)
-    # Objects without a match need no refinement and cast no shadow.
-    matched = np.where(np.isfinite(coarse), np.arange(count + 1), 0).astype(labels.dtype)
-    full_labels = np.where(cloud, _upsample_nearest(matched[labels], factor, classes.shape), 0)
+    coarse = match_heights(cloud_coarse, _block_reduce(evidence, factor, "sum"), 2 * factor**2,
+                           ObjectPixels(labels, boxes, labels.shape), drow, dcol,
+                           np.broadcast_to(heights[:, None], (heights.size, count + 1)))
     step = (heights[1] - heights[0]) / factor if heights.size > 1 else 0.0
     candidates = coarse[None, :] + np.arange(-factor, factor + 1)[:, None] * step
-    # A full-grid object lies within its coarse box scaled up; unmatched objects are gone.
-    full_boxes = [tuple(slice(edge.start * factor, edge.stop * factor) for edge in box)
+    # On the full grid an object is the cloud in its coarse cells; objects without a match need no
+    # refinement and cast no shadow.
+    full_boxes = [tuple(slice(edge.start * factor, min(edge.stop * factor, size))
+                        for edge, size in zip(box, cloud.shape))
                   if box is not None and np.isfinite(coarse[label]) else None
                   for label, box in enumerate(boxes, start=1)]
+    objects = ObjectPixels(labels, full_boxes, cloud.shape, factor, within=cloud)
     drow, dcol = drow * factor, dcol * factor
-    heights = match_heights(cloud, evidence, 2, full_labels, drow, dcol, candidates, 0.0, boxes=full_boxes)
-    return full_labels, full_boxes, heights, drow, dcol
+    return objects, match_heights(cloud, evidence, 2, objects, drow, dcol, candidates, 0.0), drow, dcol
 
 
-def _footprint(labels: np.ndarray, boxes: Sequence[Box | None], heights: np.ndarray, drow: np.ndarray,
-               dcol: np.ndarray) -> np.ndarray:
-    """Where the labelled pixels of matched objects land when moved by their height's shift (each object
-    taken from its bounding box in ``boxes``)."""
+def _footprint(objects: ObjectPixels, heights: np.ndarray, drow: np.ndarray, dcol: np.ndarray) -> np.ndarray:
+    """Where the pixels of matched objects land when moved by their height's shift."""
     shift_rows, shift_cols, pad_rows, pad_cols = _whole_pixel_shifts(heights, drow, dcol)
-    height, width = labels.shape
+    height, width = objects.shape
     padded = np.zeros((height + 2 * pad_rows, width + 2 * pad_cols), dtype=bool)
     for label in np.flatnonzero(np.isfinite(heights)):
-        box = boxes[label - 1]
+        box = objects.boxes[label - 1]
         if box is None:
             continue
-        inside = labels[box] == label
+        inside = objects.inside(label, box)
         row = box[0].start + pad_rows + shift_rows[label]
         col = box[1].start + pad_cols + shift_cols[label]
         landed = padded[row:row + inside.shape[0], col:col + inside.shape[1]]
         landed |= inside
     return padded[pad_rows:pad_rows + height, pad_cols:pad_cols + width]
-
-
-def _upsample_nearest(coarse: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
-    """Each coarse cell repeated over its ``factor`` x ``factor`` block, cut to ``shape``."""
-    rows, cols = coarse.shape
-    # One copy of a broadcast view: three times faster than repeating along each axis in turn.
-    blocks = np.broadcast_to(coarse[:, None, :, None], (rows, factor, cols, factor))
-    return blocks.reshape(rows * factor, cols * factor)[: shape[0], : shape[1]]
