@@ -271,8 +271,8 @@ def shadow_pass(classes: np.ndarray, potential_shadow: np.ndarray, *, sun_zenith
     # Few full-grid temporaries, filled in place: each is 30 M fresh pixels on a 20 m tile, and first
     # touches of fresh memory cost a finished run about 0.3 s in all. Membership is compared as float32
     # (the thresholds are float32 scalars), without a float32 copy of a float16 layer.
-    cloud = classes == MaskClass.CLOUD
-    cloud |= classes == MaskClass.THIN_CLOUD  # np.isin took 40 times longer
+    opaque = classes == MaskClass.CLOUD
+    cloud = opaque | (classes == MaskClass.THIN_CLOUD)  # np.isin took 40 times longer
     result = classes.copy()
     if not cloud.any():
         return result
@@ -283,7 +283,7 @@ def shadow_pass(classes: np.ndarray, potential_shadow: np.ndarray, *, sun_zenith
     evidence *= np.uint8(2)
     evidence[classes == MaskClass.WATER] = round(2 * WATER_MATCH)
     angles = (sun_zenith, sun_azimuth, view_zenith, view_azimuth)
-    objects, heights, drow, dcol = _match_objects(classes, cloud, evidence, angles, resolution)
+    objects, heights, drow, dcol = _match_objects(opaque, cloud, evidence, angles, resolution)
     shadow = _footprint(objects, heights, drow, dcol)
     np.greater(shadow, cloud, out=shadow)  # and not cloud
     shadow &= np.greater_equal(potential, np.float32(SHADOW_DARKNESS))
@@ -292,17 +292,17 @@ def shadow_pass(classes: np.ndarray, potential_shadow: np.ndarray, *, sun_zenith
     return result
 
 
-def _match_objects(classes: np.ndarray, cloud: np.ndarray, evidence: np.ndarray, angles: tuple,
+def _match_objects(opaque: np.ndarray, cloud: np.ndarray, evidence: np.ndarray, angles: tuple,
                    resolution: float) -> tuple[ObjectPixels, np.ndarray, np.ndarray, np.ndarray]:
-    """The matched cloud objects on the full grid, their heights (NaN: no match) and shifts per metre
-    (full-grid pixels).
+    """The matched cloud objects (``cloud``, of which ``opaque`` is CLOUD) on the full grid, their heights
+    (NaN: no match) and shifts per metre (full-grid pixels).
 
     All heights are tried on the matching grid; each match is then refined on the full grid within a
     step of the coarse height either side.
     """
     factor = max(1, int(round(MATCH_RESOLUTION / resolution)))
     cloud_coarse = _block_reduce(cloud, factor, "max")
-    labels, count = cloud_objects(_block_reduce(classes == MaskClass.CLOUD, factor, "max"), cloud_coarse,
+    labels, count = cloud_objects(_block_reduce(opaque, factor, "max"), cloud_coarse,
                                   max(1, int(round(RIM_WIDTH / (resolution * factor)))))
     drow, dcol = _per_object_direction(angles, labels, count, factor, resolution)
     heights = search_heights(drow, dcol)
