@@ -163,6 +163,10 @@ def _real_accuracy() -> dict[str, dict]:
         return results
     suites = [("Betsiboka vs s2cloudless mask", [betsiboka], "L1C",
                lambda s: s.references["s2cloudless_mask"].astype(np.uint8) * 3 + 1, ("cloud",)),
+              # The mask is s2cloudless's smoothed and 2-px dilated decision, so its rim counts as missed
+              # cloud for every method; its probability at s2cloudless's own threshold has no rim.
+              ("Betsiboka vs s2cloudless probability > 0.4", [betsiboka], "L1C",
+               lambda s: (s.references["s2cloudless_prob"] > 0.4).astype(np.uint8) * 3 + 1, ("cloud",)),
               ("29RKH vs Sen2Cor SCL", [rkh], "L2A", lambda s: from_scl(s.references["scl"]), ("classes", "cloud")),
               ("ALCD vs MSK_CLASSI", alcd, "L1C",
                lambda s: regroup(s.references["msk_classi"], MAPPINGS["msk_classi"]), ("cloud",))]
