@@ -134,7 +134,10 @@ def test_ctrl_c_on_the_command_line(product_factory, output):
     product = product_factory("L1C", "05.10", size=1200)
     process = subprocess.Popen([sys.executable, "-m", "s2mask.cli", "run", str(product), "-o", str(output),
                                 "--model", "physics", "--resolution", "10", "--block-size", "128"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               # as from a terminal: a job started in the background (nohup, `make test &`)
+                               # ignores SIGINT, and so would the run it starts
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not any(p.name.startswith(".") for p in output.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.01)
