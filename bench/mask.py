@@ -164,32 +164,40 @@ def _real_accuracy() -> dict[str, dict]:
         betsiboka, rkh, alcd = realdata.betsiboka(), realdata.tile_29rkh(200), realdata.alcd()
     except realdata.DataNotFoundError:
         return results
-    suites = [("Betsiboka vs s2cloudless mask", [betsiboka], "L1C",
-               lambda s: s.references["s2cloudless_mask"].astype(np.uint8) * 3 + 1, ("cloud",)),
-              # The mask is s2cloudless's smoothed and 2-px dilated decision, so its rim counts as missed
-              # cloud for every method; its probability at s2cloudless's own threshold has no rim.
-              ("Betsiboka vs s2cloudless probability > 0.4", [betsiboka], "L1C",
-               lambda s: (s.references["s2cloudless_prob"] > 0.4).astype(np.uint8) * 3 + 1, ("cloud",)),
-              ("29RKH vs Sen2Cor SCL", [rkh], "L2A", lambda s: from_scl(s.references["scl"]), ("classes", "cloud")),
-              ("ALCD vs MSK_CLASSI", alcd, "L1C",
-               lambda s: regroup(s.references["msk_classi"], MAPPINGS["msk_classi"]), ("cloud",))]
-    for title, scenes, level, reference_of, groupings in suites:
-        whole, held_out = [], []
+    # Each suite: scenes, level, {title: reference of a scene}, groupings; a scene is predicted once for all
+    # its references.
+    suites = [([betsiboka], "L1C", {
+                  "Betsiboka vs s2cloudless mask":
+                      lambda s: s.references["s2cloudless_mask"].astype(np.uint8) * 3 + 1,
+                  # The mask is s2cloudless's smoothed and 2-px dilated decision, so its rim counts as missed
+                  # cloud for every method; its probability at s2cloudless's own threshold has no rim.
+                  "Betsiboka vs s2cloudless probability > 0.4":
+                      lambda s: (s.references["s2cloudless_prob"] > 0.4).astype(np.uint8) * 3 + 1},
+               ("cloud",)),
+              ([rkh], "L2A", {"29RKH vs Sen2Cor SCL": lambda s: from_scl(s.references["scl"])}, ("classes", "cloud")),
+              (alcd, "L1C",
+               {"ALCD vs MSK_CLASSI": lambda s: regroup(s.references["msk_classi"], MAPPINGS["msk_classi"])},
+               ("cloud",))]
+    for scenes, level, references, groupings in suites:
+        whole: dict[str, list] = {title: [] for title in references}
+        held_out: dict[str, list] = {title: [] for title in references}
         for scene in scenes:
             angles = {"sun_zenith": scene.sun_zenith, "sun_azimuth": scene.sun_azimuth,
                       "view_zenith": scene.view_zenith, "view_azimuth": scene.view_azimuth}
             predictions = {name: _predict(method, scene.bands, level, angles)
                            for name, method in _methods(level, tuple(scene.bands)).items()}
             predictions.update(run_peers(scene.bands, level, THREADS))
-            reference = reference_of(scene)
-            whole.append((reference, predictions))
-            half = _held_out_half(scene.name, reference.shape)
-            if half is not None:
-                held_out.append((reference[half], {k: v[half] for k, v in predictions.items()}))
-        results[f"{title} (whole scene)"] = _score_all(whole, groupings)
-        if held_out:
-            results[f"{title} (held-out half)"] = _score_all(held_out, groupings)
-        print(f"{title} done", flush=True)
+            for title, reference_of in references.items():
+                reference = reference_of(scene)
+                whole[title].append((reference, predictions))
+                half = _held_out_half(scene.name, reference.shape)
+                if half is not None:
+                    held_out[title].append((reference[half], {k: v[half] for k, v in predictions.items()}))
+        for title in references:
+            results[f"{title} (whole scene)"] = _score_all(whole[title], groupings)
+            if held_out[title]:
+                results[f"{title} (held-out half)"] = _score_all(held_out[title], groupings)
+            print(f"{title} done", flush=True)
     return results
 
 
