@@ -348,8 +348,8 @@ def weights_section() -> str:
              "(`s2mask.physics`), never on hand labels: synthetic cloudy scenes (`s2mask.sim.clouds`) and the "
              "real scenes of `../shared/data` (training halves; see `s2mask.train.scenes`). The pipeline picks "
              "the entry of the product's level with the most bands it has (`s2mask.models.choose_entry`): the "
-             "full L1C or L2A model, else the 6-band model. Inputs: the bands in the order listed, then the "
-             "auxiliary features (`s2mask.models.features`), each normalised with the mean and std kept in "
+             "full L1C or L2A model, else the 6-band model of that level. Inputs: the bands in the order listed, "
+             "then the auxiliary features (`s2mask.models.features`), each normalised with the mean and std kept in "
              "`registry.json`. Outputs: softmax over CLEAR_LAND, WATER, SNOW_ICE, CLOUD, THIN_CLOUD, "
              "CLOUD_SHADOW. Benchmarks against the physics classifier and the peers: `bench/mask.md`.\n",
              "| name | file | size | levels | bands | aux | halo | shadows | strategy | epochs x steps | seed | "

@@ -4,7 +4,7 @@
     >>> classes = s2mask.classify({"B2": b2, "B3": b3, "B4": b4, "B8": b8, "B11": b11, "B12": b12}, level="L2A")
 
 Bands are reflectance (L1C: TOA, DN / 10000 with the PB 04.00 offset applied; L2A: BOA) on one grid;
-the shipped network that fits the bands given is picked (the full L1C or L2A model, else the 6-band
+the shipped network that fits the bands given is picked (the level's full model, else its 6-band
 model). Large arrays are processed in blocks with the network's halo, so memory stays bounded and the
 result equals a whole-image pass. (The module is ``api``, not ``classify``: a submodule of that name
 would shadow the function on the package once imported.)

@@ -34,13 +34,14 @@ def test_classify_is_public_and_returns_classes_and_probabilities(scene):
     assert set(np.unique(classes)) >= {MaskClass.CLEAR_LAND, MaskClass.CLOUD}
 
 
-#: nMCC of the shipped CNN on this scene, and how far below the physics classifier (its teacher) it may
-#: stay. bench/mask.md: over six held-out scenes the L2A CNN beats physics (0.919 vs 0.916) and the L1C
-#: CNN stays under it (0.909 vs 0.925); the 6-band CNN has fewer bands than the physics run it is compared with.
-QUALITY = {("L1C", 13): (0.86, 0.06), ("L2A", 12): (0.86, 0.02), ("L2A", 6): (0.82, 0.06)}
+#: nMCC every shipped CNN must reach on this scene, and how far below the physics classifier (its
+#: teacher, given all the level's bands) it may stay. On it today: L1C 0.935, L2A 0.924, 6-band 0.929 (L1C)
+#: and 0.937 (L2A) against physics 0.925 (L1C) and 0.923 (L2A); bench/mask.md has the 30-scene figures.
+FLOOR, GAP = 0.90, 0.01
 
 
-@pytest.mark.parametrize("level,names", [("L1C", ALL_BANDS), ("L2A", L2A_BANDS), ("L2A", REDUCED_BANDS)])
+@pytest.mark.parametrize("level,names", [("L1C", ALL_BANDS), ("L2A", L2A_BANDS), ("L1C", REDUCED_BANDS),
+                                         ("L2A", REDUCED_BANDS)])
 def test_the_shipped_cnn_stays_close_to_the_physics_classifier_that_taught_it(scene, level, names):
     bands = scene_bands(scene, level, names)
     truth = majority(scene.truth, 2)
@@ -49,9 +50,8 @@ def test_the_shipped_cnn_stays_close_to_the_physics_classifier_that_taught_it(sc
                               model="physics", **SUN)
     score = {name: normalized_mcc(confusion_matrix(truth, classes)) for name, classes in
              (("cnn", cnn), ("physics", physics))}
-    floor, gap = QUALITY[(level, len(names))]
-    assert score["cnn"] > floor, score
-    assert score["cnn"] >= score["physics"] - gap, score
+    assert score["cnn"] > FLOOR, score
+    assert score["cnn"] >= score["physics"] - GAP, score
 
 
 def test_six_bands_pick_the_reduced_model_and_fewer_are_refused(scene):

@@ -118,7 +118,9 @@ def test_the_pipeline_finds_a_model_for_each_level_and_the_reduced_bands():
     assert choose_entry("cnn2d", "L1C", ALL_BANDS)["bands"] == list(ALL_BANDS)
     assert choose_entry("cnn2d", "L2A", L2A_BANDS)["bands"] == list(L2A_BANDS)
     for level in ("L1C", "L2A"):
-        assert choose_entry("cnn2d", level, REDUCED_BANDS + ("B5",))["bands"] == list(REDUCED_BANDS)
+        reduced = choose_entry("cnn2d", level, REDUCED_BANDS + ("B5",))
+        # one reduced-band network per level: the levels' reflectances differ (TOA vs BOA)
+        assert reduced["bands"] == list(REDUCED_BANDS) and reduced["levels"] == [level]
 
 
 def test_auto_falls_back_to_physics_and_cnn_refuses_without_the_bands():

@@ -3,7 +3,7 @@
 :func:`load_masker` turns a model name into a :class:`~s2mask.masker.Masker` for a product's level and
 bands: ``"auto"``/``"cnn"`` the default family (CNN2D), ``"cnn1d"``/``"cnn2d"``/``"cnn3d"`` a family,
 or the name of one registry entry. Within a family the entry for the level with the most bands that
-the input has wins: the full L1C or L2A model, else the reduced-band model (B2 B3 B4 B8 B11 B12).
+the input has wins: the full L1C or L2A model, else that level's reduced-band model (B2 B3 B4 B8 B11 B12).
 """
 
 from __future__ import annotations
