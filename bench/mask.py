@@ -255,7 +255,7 @@ def speed(args: argparse.Namespace) -> None:
                 for level in ("L1C", "L2A")}
     maskers = {"physics (spectral pass)": (PhysicsMasker("L1C", ALL_BANDS), "L1C")}
     for name, level, bands in (("cnn2d-l1c", "L1C", ALL_BANDS), ("cnn2d-l2a", "L2A", L2A_BANDS),
-                               ("cnn2d 6-band", "L1C", REDUCED_BANDS)):
+                               ("cnn2d 6-band L1C", "L1C", REDUCED_BANDS), ("cnn2d 6-band L2A", "L2A", REDUCED_BANDS)):
         try:
             maskers[name] = (load_masker("cnn2d", level, bands, "cpu", THREADS, "network"), level)
         except S2MaskError as err:
@@ -352,16 +352,16 @@ def weights_section() -> str:
              "then the auxiliary features (`s2mask.models.features`), each normalised with the mean and std kept in "
              "`registry.json`. Outputs: softmax over CLEAR_LAND, WATER, SNOW_ICE, CLOUD, THIN_CLOUD, "
              "CLOUD_SHADOW. Benchmarks against the physics classifier and the peers: `bench/mask.md`.\n",
-             "| name | file | size | levels | bands | aux | halo | shadows | strategy | epochs x steps | seed | "
-             "validation: physics agreement | truth nMCC (physics) |", "|---" * 13 + "|"]
+             "| name | file | size | parameters | levels | bands | aux | halo | shadows | strategy | epochs x steps | "
+             "seed | validation: physics agreement | truth nMCC (physics) |", "|---" * 14 + "|"]
     commands = []
     for item in weights.entries("mask"):
         training, metrics = item["training"], item["metrics"]
         size = (weights.WEIGHTS_DIR / item["file"]).stat().st_size / 1e3
         lines.append(
-            f"| {item['name']} | {item['file']} | {size:.0f} kB | {' '.join(item['levels'])} | "
-            f"{' '.join(item['bands'])} | {' '.join(item['aux'])} | {item['halo']} | {item['shadows']} | "
-            f"{training['strategy']} | "
+            f"| {item['name']} | {item['file']} | {size:.0f} kB | {item['parameters']:,} | "
+            f"{' '.join(item['levels'])} | {' '.join(item['bands'])} | {' '.join(item['aux'])} | {item['halo']} | "
+            f"{item['shadows']} | {training['strategy']} | "
             f"{training['epochs']} x {training['config']['steps_per_epoch']} | {training['seed']} | "
             f"{metrics.get('validation_physics_agreement', float('nan')):.3f} | "
             f"{metrics.get('validation_truth_nmcc', float('nan')):.3f} "
