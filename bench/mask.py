@@ -3,6 +3,7 @@
     python bench/mask.py compare    # train CNN1D/2D/3D x full/uniqueness/physics_rules (small L1C runs)
     python bench/mask.py accuracy   # physics, shipped CNNs, compared runs and peers on truth and references
     python bench/mask.py speed      # megapixels per second on 1024 x 1024 blocks, 2 threads, with peers
+    python bench/mask.py margins    # how sure each shipped CNN's margin over its teacher is (paired bootstrap)
     python bench/mask.py report     # bench/mask.md from the JSON results
 
 Everything runs on the 2-core machines with torch.set_num_threads(2). Results go to bench/cache/mask/.
@@ -26,8 +27,10 @@ OUT = CACHE_DIR / "mask"
 THREADS = 2
 COMPARE_RUNS = [(arch, strategy, False) for arch in ("CNN1D", "CNN2D", "CNN3D")
                 for strategy in ("full", "uniqueness", "physics_rules")] + [("CNN2D", "uniqueness", True)]
-#: Seeds of the synthetic test scenes (training counts from 0, validation from 100000).
-TEST_SEED = 200_000
+#: Seeds of the synthetic test scenes (training counts from 0, validation from VALIDATION_SEED).
+VALIDATION_SEED, TEST_SEED = 100_000, 200_000
+#: Paired bootstrap of the margins: draws, and the edge of the blocks drawn from a real scene's held-out half.
+BOOTSTRAP_DRAWS, BOOTSTRAP_BLOCK = 2000, 64
 COMPARE = {"synthetic": 24, "validation": 4, "epochs": 2, "steps": 75, "batch_size": 16, "seed": 0}
 
 
@@ -61,11 +64,11 @@ def compare(args: argparse.Namespace) -> None:
         print(f"{name}: {result.seconds:.0f} s", flush=True)
 
 
-def _scenes(level: str, count: int) -> list:
-    """Synthetic test scenes: seeds that neither training nor validation uses."""
+def _scenes(level: str, count: int, first_seed: int = TEST_SEED) -> list:
+    """Synthetic test scenes: seeds that neither training nor validation uses (by default)."""
     from s2mask.train.scenes import synthetic_scene
 
-    return [synthetic_scene(TEST_SEED + k, level, 480, use_teacher=False) for k in range(count)]
+    return [synthetic_scene(first_seed + k, level, 480, use_teacher=False) for k in range(count)]
 
 
 def _angles(scene) -> dict[str, float]:
@@ -201,6 +204,80 @@ def _real_accuracy() -> dict[str, dict]:
     return results
 
 
+def margins(args: argparse.Namespace) -> None:
+    """Paired bootstrap of each shipped CNN2D's nMCC minus that of the rules given the same bands.
+
+    Synthetic truth (six classes): the validation and test scenes of each level, drawn whole. Real
+    references (cloud vs clear): the held-out halves of Betsiboka and 29RKH, cut into blocks that are drawn.
+    A margin is sure when its 95 % interval stays above zero.
+    """
+    from s2mask.bands import REDUCED_BANDS
+    from s2mask.classes import from_scl
+    from s2mask.models import load_masker
+    from s2mask.train import realdata
+    from s2mask.train.evaluation import compare
+
+    def unit_confusions(reference, predictions, grouping):
+        return {name: np.array(compare(reference, classes, grouping)["confusion_matrix"])
+                for name, classes in predictions.items()}
+
+    def cases_of(bands: tuple[str, ...], level: str) -> dict[str, tuple]:
+        """Label -> (shipped CNN2D, the rules), each with the bands it gets: all of them, and six."""
+        return {label: ((load_masker("cnn2d", level, subset, device="cpu", threads=THREADS), subset),
+                        ("physics", subset))
+                for label, subset in (("cnn2d", bands), ("cnn2d 6-band", REDUCED_BANDS))}
+
+    units: dict[str, list] = {}
+    for level in ("L1C", "L2A"):
+        for first_seed in (VALIDATION_SEED, TEST_SEED):
+            for scene in _scenes(level, args.scenes, first_seed):
+                for label, (cnn, physics) in cases_of(tuple(scene.bands), level).items():
+                    predictions = {"cnn": _predict(cnn, scene.bands, level, _angles(scene)),
+                                   "physics": _predict(physics, scene.bands, level, _angles(scene))}
+                    units.setdefault(f"synthetic {level}, {label} (classes, scenes drawn)", []).append(
+                        unit_confusions(scene.truth, predictions, "classes"))
+            print(f"{level} scenes from seed {first_seed} done", flush=True)
+    try:
+        real = [(realdata.betsiboka(), "L1C", "Betsiboka vs s2cloudless probability > 0.4",
+                 lambda s: (s.references["s2cloudless_prob"] > 0.4).astype(np.uint8) * 3 + 1),
+                (realdata.tile_29rkh(200), "L2A", "29RKH vs Sen2Cor SCL", lambda s: from_scl(s.references["scl"]))]
+    except realdata.DataNotFoundError:
+        real = []
+    for scene, level, title, reference_of in real:
+        half = _held_out_half(scene.name, reference_of(scene).shape)
+        reference = reference_of(scene)[half]
+        for label, (cnn, physics) in cases_of(tuple(scene.bands), level).items():
+            predictions = {name: _predict(method, scene.bands, level, _angles(scene))[half]
+                           for name, method in (("cnn", cnn), ("physics", physics))}
+            key = f"{title}, held-out half, {label} (cloud vs clear, {BOOTSTRAP_BLOCK}-px blocks drawn)"
+            for row in range(0, reference.shape[0], BOOTSTRAP_BLOCK):
+                for col in range(0, reference.shape[1], BOOTSTRAP_BLOCK):
+                    block = (slice(row, row + BOOTSTRAP_BLOCK), slice(col, col + BOOTSTRAP_BLOCK))
+                    if (reference[block] != 0).any():
+                        units.setdefault(key, []).append(unit_confusions(
+                            reference[block], {k: v[block] for k, v in predictions.items()}, "cloud"))
+    results = {key: _paired_bootstrap(confusions, np.random.default_rng(0)) for key, confusions in units.items()}
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "margins.json").write_text(json.dumps(results, indent=1) + "\n")
+
+
+def _paired_bootstrap(units: list[dict[str, np.ndarray]], rng: np.random.Generator) -> dict:
+    """The nMCC margin of "cnn" over "physics" pooled over ``units`` and over draws of them with replacement."""
+    from s2mask.train.metrics import normalized_mcc
+
+    cnn = np.stack([unit["cnn"] for unit in units])
+    physics = np.stack([unit["physics"] for unit in units])
+
+    def margin(index) -> float:
+        return normalized_mcc(cnn[index].sum(axis=0)) - normalized_mcc(physics[index].sum(axis=0))
+
+    draws = np.array([margin(rng.integers(len(units), size=len(units))) for _ in range(BOOTSTRAP_DRAWS)])
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return {"units": len(units), "cnn": normalized_mcc(cnn.sum(axis=0)),
+            "physics": normalized_mcc(physics.sum(axis=0)), "margin": margin(slice(None)),
+            "low": float(low), "high": float(high), "share_above_zero": float((draws > 0).mean())}
+
+
 def _held_out_half(name: str, shape: tuple[int, int]) -> tuple[slice, slice] | None:
     """The half of a real scene that training never saw (see s2mask.train.scenes)."""
     if name == "betsiboka":
@@ -305,6 +382,18 @@ def _speed_section(speed_results: dict) -> list[str]:
     return lines + [""]
 
 
+def _margins_section(margins_results: dict) -> list[str]:
+    lines = [f"## How sure each margin over the teacher is (`margins`: paired bootstrap, {BOOTSTRAP_DRAWS} draws)\n",
+             "nMCC of each shipped CNN2D and of the rules given the same bands, pooled; the margin's 95 % interval "
+             "over draws (with replacement) of the scenes, or of the blocks of a real held-out half.\n",
+             "| reference, network | units | CNN | rules | margin | 95 % interval | draws above zero |",
+             "|---" * 7 + "|"]
+    for key, row in margins_results.items():
+        lines.append(f"| {key} | {row['units']} | {row['cnn']:.4f} | {row['physics']:.4f} | {row['margin']:+.4f} | "
+                     f"{row['low']:+.4f} to {row['high']:+.4f} | {100 * row['share_above_zero']:.0f} % |")
+    return lines + [""]
+
+
 def _accuracy_sections(accuracy_results: dict) -> list[str]:
     from s2mask.train.evaluation import results_table
 
@@ -402,7 +491,8 @@ def report(args: argparse.Namespace) -> None:
     from s2mask import weights
 
     lines = ["# Mask CNNs trained on physics-supervised labels: benchmark\n",
-             "Made by `python bench/mask.py compare`, `accuracy`, `speed`, `report` (bench/cache/mask/*.json). "
+             "Made by `python bench/mask.py compare`, `accuracy`, `speed`, `margins`, `report` "
+             "(bench/cache/mask/*.json). "
              "Synthetic truth: held-out seeds of `s2mask.train.scenes.synthetic_scene` (480 x 480 px at 10 m, "
              "classified at 20 m); real references are model outputs (s2cloudless, Sen2Cor SCL, ESA "
              "MSK_CLASSI), not hand labels. The held-out halves of Betsiboka (south) and 29RKH (east) were never "
@@ -411,6 +501,8 @@ def report(args: argparse.Namespace) -> None:
     lines += _kept_summary()
     if (OUT / "speed.json").exists():
         lines += _speed_section(json.loads((OUT / "speed.json").read_text()))
+    if (OUT / "margins.json").exists():
+        lines += _margins_section(json.loads((OUT / "margins.json").read_text()))
     if (OUT / "accuracy.json").exists():
         accuracy_results = json.loads((OUT / "accuracy.json").read_text())
         lines += _strategy_matrix(accuracy_results) + _accuracy_sections(accuracy_results)
@@ -429,10 +521,11 @@ def report(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("task", choices=("compare", "accuracy", "speed", "report"))
+    parser.add_argument("task", choices=("compare", "accuracy", "speed", "margins", "report"))
     parser.add_argument("--force", action="store_true", help="redo finished parts")
     parser.add_argument("--only", choices=("CNN1D", "CNN2D", "CNN3D"), help="compare: this network only")
-    parser.add_argument("--scenes", type=int, default=30, help="synthetic test scenes per level (accuracy)")
+    parser.add_argument("--scenes", type=int, default=30,
+                        help="synthetic test scenes per level (accuracy; margins adds as many validation scenes)")
     parser.add_argument("--block", type=int, default=1024, help="block core edge in pixels (speed)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs, best kept (speed)")
     args = parser.parse_args()
@@ -440,7 +533,7 @@ def main() -> None:
     torch.manual_seed(0)
     np.random.seed(0)
     started = time.perf_counter()
-    {"compare": compare, "accuracy": accuracy, "speed": speed, "report": report}[args.task](args)
+    {"compare": compare, "accuracy": accuracy, "speed": speed, "margins": margins, "report": report}[args.task](args)
     print(f"{args.task}: {time.perf_counter() - started:.0f} s")
 
 
