@@ -154,9 +154,27 @@ def accuracy(args: argparse.Namespace) -> None:
     (OUT / "accuracy.json").write_text(json.dumps(results, indent=1) + "\n")
 
 
+BETSIBOKA_PROBABILITY, RKH_SCL = "Betsiboka vs s2cloudless probability > 0.4", "29RKH vs Sen2Cor SCL"
+
+
+def _s2cloudless_mask(scene) -> np.ndarray:
+    return scene.references["s2cloudless_mask"].astype(np.uint8) * 3 + 1
+
+
+def _s2cloudless_probability(scene) -> np.ndarray:
+    """s2cloudless's probability at its own threshold. Its mask is the smoothed and 2-px dilated decision,
+    so the mask's rim counts as missed cloud for every method; the probability has no rim."""
+    return (scene.references["s2cloudless_prob"] > 0.4).astype(np.uint8) * 3 + 1
+
+
+def _sen2cor_scl(scene) -> np.ndarray:
+    from s2mask.classes import from_scl
+
+    return from_scl(scene.references["scl"])
+
+
 def _real_accuracy() -> dict[str, dict]:
     """Betsiboka (south half held out) vs s2cloudless, 29RKH (east half held out) vs SCL, ALCD vs MSK_CLASSI."""
-    from s2mask.classes import from_scl
     from s2mask.train import realdata
     from s2mask.train.evaluation import MAPPINGS
     from s2mask.train.metrics import regroup
@@ -169,15 +187,9 @@ def _real_accuracy() -> dict[str, dict]:
         return results
     # Each suite: scenes, level, {title: reference of a scene}, groupings; a scene is predicted once for all
     # its references.
-    suites = [([betsiboka], "L1C", {
-                  "Betsiboka vs s2cloudless mask":
-                      lambda s: s.references["s2cloudless_mask"].astype(np.uint8) * 3 + 1,
-                  # The mask is s2cloudless's smoothed and 2-px dilated decision, so its rim counts as missed
-                  # cloud for every method; its probability at s2cloudless's own threshold has no rim.
-                  "Betsiboka vs s2cloudless probability > 0.4":
-                      lambda s: (s.references["s2cloudless_prob"] > 0.4).astype(np.uint8) * 3 + 1},
-               ("cloud",)),
-              ([rkh], "L2A", {"29RKH vs Sen2Cor SCL": lambda s: from_scl(s.references["scl"])}, ("classes", "cloud")),
+    suites = [([betsiboka], "L1C", {"Betsiboka vs s2cloudless mask": _s2cloudless_mask,
+                                     BETSIBOKA_PROBABILITY: _s2cloudless_probability}, ("cloud",)),
+              ([rkh], "L2A", {RKH_SCL: _sen2cor_scl}, ("classes", "cloud")),
               (alcd, "L1C",
                {"ALCD vs MSK_CLASSI": lambda s: regroup(s.references["msk_classi"], MAPPINGS["msk_classi"])},
                ("cloud",))]
@@ -185,9 +197,7 @@ def _real_accuracy() -> dict[str, dict]:
         whole: dict[str, list] = {title: [] for title in references}
         held_out: dict[str, list] = {title: [] for title in references}
         for scene in scenes:
-            angles = {"sun_zenith": scene.sun_zenith, "sun_azimuth": scene.sun_azimuth,
-                      "view_zenith": scene.view_zenith, "view_azimuth": scene.view_azimuth}
-            predictions = {name: _predict(method, scene.bands, level, angles)
+            predictions = {name: _predict(method, scene.bands, level, _angles(scene))
                            for name, method in _methods(level, tuple(scene.bands)).items()}
             predictions.update(run_peers(scene.bands, level, THREADS))
             for title, reference_of in references.items():
@@ -211,54 +221,57 @@ def margins(args: argparse.Namespace) -> None:
     references (cloud vs clear): the held-out halves of Betsiboka and 29RKH, cut into blocks that are drawn.
     A margin is sure when its 95 % interval stays above zero.
     """
-    from s2mask.bands import REDUCED_BANDS
-    from s2mask.classes import from_scl
+    from s2mask.bands import L2A_BANDS, REDUCED_BANDS
     from s2mask.models import load_masker
     from s2mask.train import realdata
-    from s2mask.train.evaluation import compare
 
-    def unit_confusions(reference, predictions, grouping):
-        return {name: np.array(compare(reference, classes, grouping)["confusion_matrix"])
-                for name, classes in predictions.items()}
-
-    def cases_of(bands: tuple[str, ...], level: str) -> dict[str, tuple]:
-        """Label -> (shipped CNN2D, the rules), each with the bands it gets: all of them, and six."""
+    def pairs(level: str, bands: tuple[str, ...]) -> dict[str, tuple]:
+        """Label -> (shipped CNN2D, the rules), each given the same bands: all of them, and six."""
         return {label: ((load_masker("cnn2d", level, subset, device="cpu", threads=THREADS), subset),
                         ("physics", subset))
                 for label, subset in (("cnn2d", bands), ("cnn2d 6-band", REDUCED_BANDS))}
 
+    def predict_pair(pair: tuple, scene, level: str) -> dict[str, np.ndarray]:
+        return {name: _predict(method, scene.bands, level, _angles(scene))
+                for name, method in zip(("cnn", "physics"), pair)}
+
     units: dict[str, list] = {}
-    for level in ("L1C", "L2A"):
+    for level, bands in (("L1C", ALL_BANDS), ("L2A", L2A_BANDS)):
+        methods = pairs(level, bands)
         for first_seed in (VALIDATION_SEED, TEST_SEED):
             for scene in _scenes(level, args.scenes, first_seed):
-                for label, (cnn, physics) in cases_of(tuple(scene.bands), level).items():
-                    predictions = {"cnn": _predict(cnn, scene.bands, level, _angles(scene)),
-                                   "physics": _predict(physics, scene.bands, level, _angles(scene))}
+                for label, pair in methods.items():
                     units.setdefault(f"synthetic {level}, {label} (classes, scenes drawn)", []).append(
-                        unit_confusions(scene.truth, predictions, "classes"))
+                        _unit_confusions(scene.truth, predict_pair(pair, scene, level), "classes"))
             print(f"{level} scenes from seed {first_seed} done", flush=True)
     try:
-        real = [(realdata.betsiboka(), "L1C", "Betsiboka vs s2cloudless probability > 0.4",
-                 lambda s: (s.references["s2cloudless_prob"] > 0.4).astype(np.uint8) * 3 + 1),
-                (realdata.tile_29rkh(200), "L2A", "29RKH vs Sen2Cor SCL", lambda s: from_scl(s.references["scl"]))]
+        real = [(realdata.betsiboka(), "L1C", BETSIBOKA_PROBABILITY, _s2cloudless_probability),
+                (realdata.tile_29rkh(200), "L2A", RKH_SCL, _sen2cor_scl)]
     except realdata.DataNotFoundError:
         real = []
     for scene, level, title, reference_of in real:
-        half = _held_out_half(scene.name, reference_of(scene).shape)
-        reference = reference_of(scene)[half]
-        for label, (cnn, physics) in cases_of(tuple(scene.bands), level).items():
-            predictions = {name: _predict(method, scene.bands, level, _angles(scene))[half]
-                           for name, method in (("cnn", cnn), ("physics", physics))}
+        reference = reference_of(scene)
+        half = _held_out_half(scene.name, reference.shape)
+        reference = reference[half]
+        blocks = [(slice(row, row + BOOTSTRAP_BLOCK), slice(col, col + BOOTSTRAP_BLOCK))
+                  for row in range(0, reference.shape[0], BOOTSTRAP_BLOCK)
+                  for col in range(0, reference.shape[1], BOOTSTRAP_BLOCK)]
+        for label, pair in pairs(level, tuple(scene.bands)).items():
+            predictions = {name: classes[half] for name, classes in predict_pair(pair, scene, level).items()}
             key = f"{title}, held-out half, {label} (cloud vs clear, {BOOTSTRAP_BLOCK}-px blocks drawn)"
-            for row in range(0, reference.shape[0], BOOTSTRAP_BLOCK):
-                for col in range(0, reference.shape[1], BOOTSTRAP_BLOCK):
-                    block = (slice(row, row + BOOTSTRAP_BLOCK), slice(col, col + BOOTSTRAP_BLOCK))
-                    if (reference[block] != 0).any():
-                        units.setdefault(key, []).append(unit_confusions(
-                            reference[block], {k: v[block] for k, v in predictions.items()}, "cloud"))
+            units[key] = [_unit_confusions(reference[block], {k: v[block] for k, v in predictions.items()}, "cloud")
+                          for block in blocks if (reference[block] != 0).any()]
     results = {key: _paired_bootstrap(confusions, np.random.default_rng(0)) for key, confusions in units.items()}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "margins.json").write_text(json.dumps(results, indent=1) + "\n")
+
+
+def _unit_confusions(reference: np.ndarray, predictions: dict[str, np.ndarray], grouping: str) -> dict:
+    """Method -> confusion matrix of its classes against ``reference`` after ``grouping``."""
+    from s2mask.train.evaluation import compare
+
+    return {name: np.array(compare(reference, classes, grouping)["confusion_matrix"])
+            for name, classes in predictions.items()}
 
 
 def _paired_bootstrap(units: list[dict[str, np.ndarray]], rng: np.random.Generator) -> dict:
