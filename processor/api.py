@@ -57,7 +57,7 @@ def classify(bands: Mapping[str, np.ndarray], level: str = "L1C", model: str | N
              probabilities: bool = False, resolution: float = 20.0, sun_zenith: np.ndarray | float | None = None,
              sun_azimuth: np.ndarray | float | None = None, view_zenith: np.ndarray | float = 0.0,
              view_azimuth: np.ndarray | float = 0.0, elevation: np.ndarray | None = None,
-             device: str = "auto", threads: int = 0,
+             device: str = "auto", threads: int = 0, precision: str = "auto",
              masker: Masker | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Classes (uint8, H x W, the values of :mod:`s2mask.classes`) of reflectance ``bands``.
 
@@ -68,14 +68,15 @@ def classify(bands: Mapping[str, np.ndarray], level: str = "L1C", model: str | N
     Sun and view angles (degrees, scalars or arrays) improve the illumination features; with
     ``sun_azimuth`` the geometric cloud-shadow step runs too (models that use it), otherwise it is
     skipped. ``elevation`` (metres) feeds the terrain features. With ``probabilities=True`` returns
-    ``(classes, probabilities)``, the latter float32 (7, H, W) summing to 1 per pixel. ``masker``
+    ``(classes, probabilities)``, the latter float32 (7, H, W) summing to 1 per pixel. ``device``,
+    ``threads`` and ``precision`` are those of :class:`~s2mask.params.ProcessingParameters`. ``masker``
     replaces the model by your own :class:`~s2mask.masker.Masker`.
     """
     checked = _checked_bands(bands)
     level = str(level).upper()
     if level not in ("L1C", "L2A"):
         raise ParameterError(f"level must be 'L1C' or 'L2A', got {level!r}")
-    masker = masker or select_masker(model or "cnn", level, tuple(checked), device, threads)
+    masker = masker or select_masker(model or "cnn", level, tuple(checked), device, threads, precision)
     shape = next(iter(checked.values())).shape
     angles = {"sun_zenith": _per_pixel(sun_zenith, shape, 40.0), "sun_azimuth": _per_pixel(sun_azimuth, shape, 150.0),
               "view_zenith": _per_pixel(view_zenith, shape, 0.0), "view_azimuth": _per_pixel(view_azimuth, shape, 0.0)}

@@ -158,8 +158,9 @@ class PhysicsMasker:
 
 
 def select_masker(model: str, level: str, available_bands: tuple[str, ...], device: str = "auto",
-                  threads: int = 0) -> Masker:
-    """The masker for ``model`` ("auto", "physics" or a CNN name) on a product of ``level`` with these bands."""
+                  threads: int = 0, precision: str = "auto") -> Masker:
+    """The masker for ``model`` ("auto", "physics" or a CNN name) on a product of ``level`` with these
+    bands; a CNN computes in ``precision`` (``ProcessingParameters.precision``)."""
     if model == "physics":
         return PhysicsMasker(level, available_bands)
     try:
@@ -168,7 +169,7 @@ def select_masker(model: str, level: str, available_bands: tuple[str, ...], devi
         if model != "auto":
             raise ModelError(f"model {model!r} needs the CNN models, which are not available ({err})") from err
         return PhysicsMasker(level, available_bands)
-    return load_masker(model, level, available_bands, device=device, threads=threads)
+    return load_masker(model, level, available_bands, device=device, threads=threads, precision=precision)
 
 
 def require_bands(needed: tuple[str, ...], available: tuple[str, ...], model_id: str) -> None:

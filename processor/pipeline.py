@@ -233,6 +233,8 @@ def run_details(product: Product, masker: Masker) -> dict[str, Any]:
                     "tile": product.tile_id, "esa_cloud_cover_percent": product.cloud_cover,
                     "sun_zenith_mean": sun_zenith, "sun_azimuth_mean": sun_azimuth},
         "model_bands": list(masker.bands),
+        # what precision="auto" chose on this machine; None for a masker without networks
+        "model_precision": getattr(masker, "precision", None),
         "notes": sorted(getattr(masker, "notes", ())),
     }
 
@@ -276,7 +278,7 @@ def select_masker_warming_up(product: Product, grid: Grid, params: ProcessingPar
     in a background thread: loading a CNN (importing torch) takes about a second that the first read then
     no longer waits for. Only that thread touches the product meanwhile; leaving the executor waits for
     it, and a band that fails to decode fails again, with its message, when the blocks are read."""
-    arguments = (params.model, product.level, product.bands, params.device, params.threads)
+    arguments = (params.model, product.level, product.bands, params.device, params.threads, params.precision)
     if params.super_resolution:
         return select_masker(*arguments)
     first = next(iter_blocks(grid, params.block_size, WARM_UP_HALO)).outer

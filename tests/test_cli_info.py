@@ -26,3 +26,17 @@ def test_info_json_is_machine_readable(product_factory):
     assert summary["grids"]["60"]["width"] == 20
     assert summary["bands"]["B10"]["native_resolution"] == 60
     assert summary["sun_angles"]["zenith_mean"] == 35.0
+
+
+def test_every_command_prints_its_help(capsys):
+    from s2mask.cli import COMMANDS, build_parser
+
+    parser = build_parser()
+    for name in COMMANDS:
+        command = name.replace("_", "-")
+        try:
+            parser.parse_args([command, "--help"])
+        except SystemExit as stop:
+            assert stop.code == 0, command
+        # argparse formats help with %: a stray percent sign in a help text breaks it
+        assert "usage: s2mask" in capsys.readouterr().out, command

@@ -14,15 +14,17 @@ def classes_of(result):
     return dataset.ReadAsArray()
 
 
-@pytest.mark.parametrize("level", ["L1C", "L2A"])
-def test_cnn_runs_in_blocks_equal_the_whole_tile(product_factory, tmp_path, level):
+@pytest.mark.parametrize(("level", "precision"), [("L1C", "float32"), ("L2A", "float32"), ("L1C", "bfloat16")])
+def test_cnn_runs_in_blocks_equal_the_whole_tile(product_factory, tmp_path, level, precision):
     product = product_factory(level, "05.10", size=240)
-    whole = run(product, tmp_path / "whole", model="cnn", resolution=10, block_size=4096, outputs=("cog", "report"))
+    whole = run(product, tmp_path / "whole", model="cnn", resolution=10, block_size=4096, precision=precision,
+                outputs=("cog", "report"))
     # The blocked run also keeps the probabilities, which the whole one skips computing.
-    blocked = run(product, tmp_path / "blocked", model="cnn", resolution=10, block_size=128,
+    blocked = run(product, tmp_path / "blocked", model="cnn", resolution=10, block_size=128, precision=precision,
                   outputs=("cog", "probabilities"))
     np.testing.assert_array_equal(classes_of(blocked), classes_of(whole))
     assert re.fullmatch(f"cnn2d-{level.lower()}-v[0-9]+", whole.report["model"])
+    assert whole.report["model_precision"] == precision
     classes = classes_of(whole)
     assert (classes[:, :12] == 0).all()  # the no-data strip of the test product
     assert (classes[:, 18:] > 0).mean() > 0.99  # 60 m bands interpolated near it are no data too

@@ -40,6 +40,13 @@ def test_fused_cpu_inference_gives_the_training_forward(architecture, monkeypatc
         assert not fusable(x)
         trained = network(x).detach()
     torch.testing.assert_close(inferred, trained, rtol=1e-5, atol=1e-5)
+    with torch.inference_mode():
+        half = x.to(torch.bfloat16)
+        assert fusable(half) == torch.backends.mkldnn.is_available()
+        rounded = build_network(architecture, 13, 4).eval()
+        rounded.load_state_dict(network.state_dict())
+        inferred_half = rounded.to(torch.bfloat16)(half).float()
+    torch.testing.assert_close(inferred_half, trained, rtol=0.05, atol=0.05)
     monkeypatch.setattr(torch.backends.mkldnn, "enabled", False)
     with torch.inference_mode():
         assert not fusable(x)
@@ -121,6 +128,14 @@ def test_the_pipeline_finds_a_model_for_each_level_and_the_reduced_bands():
         reduced = choose_entry("cnn2d", level, REDUCED_BANDS + ("B5",))
         # one reduced-band network per level: the levels' reflectances differ (TOA vs BOA)
         assert reduced["bands"] == list(REDUCED_BANDS) and reduced["levels"] == [level]
+
+
+def test_maskers_compute_in_the_precision_asked_for():
+    for precision in ("float32", "bfloat16"):
+        masker = load_masker("cnn", "L1C", ALL_BANDS, device="cpu", precision=precision)
+        assert masker.precision == precision
+        assert all(p.dtype == getattr(torch, precision) for p in masker.network.parameters())
+    assert next(load_network(SHIPPED[0]["name"], device="cpu").parameters()).dtype == torch.float32
 
 
 def test_auto_falls_back_to_physics_and_cnn_refuses_without_the_bands():

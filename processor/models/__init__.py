@@ -18,7 +18,7 @@ import torch
 
 from .. import weights
 from ..errors import MissingBandError, ModelError
-from ..inference import select_device, set_threads
+from ..inference import select_device, select_dtype, set_threads
 from ..masker import Masker
 from .features import FeatureSpec
 from .masker import CNNMasker
@@ -53,8 +53,10 @@ def choose_entry(family: str, level: str, available_bands: tuple[str, ...]) -> d
     return max(fitting, key=lambda item: len(item["bands"]))
 
 
-def network_from_entry(item: Mapping[str, Any], path: Path, device: torch.device) -> torch.nn.Module:
-    """The network an entry describes with the weights in ``path``, in eval mode on ``device``."""
+def network_from_entry(item: Mapping[str, Any], path: Path, device: torch.device,
+                       dtype: torch.dtype = torch.float32) -> torch.nn.Module:
+    """The network an entry describes with the weights in ``path``, in eval mode on ``device``, its
+    parameters in ``dtype`` (the weights are trained and stored in float32)."""
     spec, name = FeatureSpec.from_registry(item), item["name"]
     if tuple(item["classes"]) != OUTPUT_CLASSES:
         raise ModelError(f"weights {name!r} predict classes {item['classes']}, expected {list(OUTPUT_CLASSES)}")
@@ -63,16 +65,16 @@ def network_from_entry(item: Mapping[str, Any], path: Path, device: torch.device
         network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     except (RuntimeError, OSError, ValueError) as err:
         raise ModelError(f"cannot load weights {name!r}: {str(err).splitlines()[0]}", path) from err
-    network = network.eval().to(device=device)
+    network = network.eval().to(device=device, dtype=dtype)
     # Channels-last suits the 2-D convolutions (the inference feeds tiles in that layout); torch has no
     # such layout for the 5-D weights of CNN3D.
     return network if any(p.dim() == 5 for p in network.parameters()) else network.to(memory_format=torch.channels_last)
 
 
 @lru_cache(maxsize=8)
-def _cached_network(name: str, device: torch.device) -> torch.nn.Module:
+def _cached_network(name: str, device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
     item = weights.entry(name)
-    return network_from_entry(item, weights.weight_file(item), device)
+    return network_from_entry(item, weights.weight_file(item), device, dtype)
 
 
 def read_entry_file(entry_file: str | Path) -> tuple[dict[str, Any], Path]:
@@ -89,27 +91,33 @@ def read_entry_file(entry_file: str | Path) -> tuple[dict[str, Any], Path]:
     return item, path
 
 
-def masker_from_file(entry_file: str | Path, device: str = "auto", shadows: str | None = None) -> CNNMasker:
+def masker_from_file(entry_file: str | Path, device: str = "auto", shadows: str | None = None,
+                     precision: str = "auto") -> CNNMasker:
     """A masker from a scratch entry written by ``s2mask train`` (``<name>.json`` beside ``<name>.pt``)."""
     item, path = read_entry_file(entry_file)
     torch_device = select_device(device)
-    return CNNMasker(item, network_from_entry(item, path, torch_device), torch_device, shadows)
+    network = network_from_entry(item, path, torch_device, select_dtype(precision, torch_device))
+    return CNNMasker(item, network, torch_device, shadows)
 
 
-def load_network(name: str, device: str = "auto") -> torch.nn.Module:
-    """The network of registry entry ``name`` with its weights, in eval mode on ``device`` (cached)."""
-    return _cached_network(name, select_device(device))
+def load_network(name: str, device: str = "auto", precision: str = "float32") -> torch.nn.Module:
+    """The network of registry entry ``name`` with its weights, in eval mode on ``device`` in
+    ``precision`` (see :func:`~s2mask.inference.select_dtype`; cached)."""
+    torch_device = select_device(device)
+    return _cached_network(name, torch_device, select_dtype(precision, torch_device))
 
 
 def load_masker(model: str, level: str, available_bands: tuple[str, ...], device: str = "auto",
-                threads: int = 0, shadows: str | None = None) -> Masker:
+                threads: int = 0, shadows: str | None = None, precision: str = "auto") -> Masker:
     """The masker for ``model`` on input of ``level`` with ``available_bands``.
 
     ``"auto"`` falls back to the physics classifier when no shipped CNN fits the level and bands; every
     other name raises :class:`MissingBandError` (or :class:`ModelError`) then. ``shadows`` overrides
-    the entry's shadow mode ("network" or "network+geometry").
+    the entry's shadow mode ("network" or "network+geometry"); ``precision`` is the networks' arithmetic
+    (:func:`~s2mask.inference.select_dtype`).
     """
     torch_device = select_device(device)
+    dtype = select_dtype(precision, torch_device)
     if torch_device.type == "cpu":
         set_threads(threads)
     try:
@@ -130,4 +138,4 @@ def load_masker(model: str, level: str, available_bands: tuple[str, ...], device
         from ..masker import PhysicsMasker
 
         return PhysicsMasker(level, available_bands)
-    return CNNMasker(item, _cached_network(item["name"], torch_device), torch_device, shadows)
+    return CNNMasker(item, _cached_network(item["name"], torch_device, dtype), torch_device, shadows)

@@ -45,6 +45,8 @@ class CNNMasker:
         self.spec = FeatureSpec.from_registry(item)
         self.bands: tuple[str, ...] = self.spec.bands
         self.network, self.device = network, device
+        #: the networks' arithmetic, "float32" or "bfloat16" (what ``precision="auto"`` resolved to)
+        self.precision: str = str(next(network.parameters()).dtype).removeprefix("torch.")
         self.halo: int = int(network.radius) + self.spec.halo
         self.shadows = shadows or item.get("shadows", "network")
         if self.shadows not in SHADOW_MODES:

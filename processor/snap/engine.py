@@ -58,7 +58,7 @@ class TileComputer:
         if params.super_resolution:
             source.require_native_grids()
         self.masker = masker or select_masker(params.model, source.level, source.bands, params.device,
-                                              params.threads)
+                                              params.threads, params.precision)
         require_bands(self.masker.bands, source.bands, self.masker.model_id)
         self.halo = self.masker.halo
         if params.super_resolution:
