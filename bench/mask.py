@@ -154,7 +154,8 @@ def accuracy(args: argparse.Namespace) -> None:
     (OUT / "accuracy.json").write_text(json.dumps(results, indent=1) + "\n")
 
 
-BETSIBOKA_PROBABILITY, RKH_SCL = "Betsiboka vs s2cloudless probability > 0.4", "29RKH vs Sen2Cor SCL"
+BETSIBOKA_MASK, BETSIBOKA_PROBABILITY = "Betsiboka vs s2cloudless mask", "Betsiboka vs s2cloudless probability > 0.4"
+RKH_SCL = "29RKH vs Sen2Cor SCL"
 
 
 def _s2cloudless_mask(scene) -> np.ndarray:
@@ -187,7 +188,7 @@ def _real_accuracy() -> dict[str, dict]:
         return results
     # Each suite: scenes, level, {title: reference of a scene}, groupings; a scene is predicted once for all
     # its references.
-    suites = [([betsiboka], "L1C", {"Betsiboka vs s2cloudless mask": _s2cloudless_mask,
+    suites = [([betsiboka], "L1C", {BETSIBOKA_MASK: _s2cloudless_mask,
                                      BETSIBOKA_PROBABILITY: _s2cloudless_probability}, ("cloud",)),
               ([rkh], "L2A", {RKH_SCL: _sen2cor_scl}, ("classes", "cloud")),
               (alcd, "L1C",
@@ -245,22 +246,24 @@ def margins(args: argparse.Namespace) -> None:
                         _unit_confusions(scene.truth, predict_pair(pair, scene, level), "classes"))
             print(f"{level} scenes from seed {first_seed} done", flush=True)
     try:
-        real = [(realdata.betsiboka(), "L1C", BETSIBOKA_PROBABILITY, _s2cloudless_probability),
-                (realdata.tile_29rkh(200), "L2A", RKH_SCL, _sen2cor_scl)]
+        real = [(realdata.betsiboka(), "L1C", {BETSIBOKA_MASK: _s2cloudless_mask,
+                                               BETSIBOKA_PROBABILITY: _s2cloudless_probability}),
+                (realdata.tile_29rkh(200), "L2A", {RKH_SCL: _sen2cor_scl})]
     except realdata.DataNotFoundError:
         real = []
-    for scene, level, title, reference_of in real:
-        reference = reference_of(scene)
-        half = _held_out_half(scene.name, reference.shape)
-        reference = reference[half]
-        blocks = [(slice(row, row + BOOTSTRAP_BLOCK), slice(col, col + BOOTSTRAP_BLOCK))
-                  for row in range(0, reference.shape[0], BOOTSTRAP_BLOCK)
-                  for col in range(0, reference.shape[1], BOOTSTRAP_BLOCK)]
+    for scene, level, references in real:
         for label, pair in pairs(level, tuple(scene.bands)).items():
-            predictions = {name: classes[half] for name, classes in predict_pair(pair, scene, level).items()}
-            key = f"{title}, held-out half, {label} (cloud vs clear, {BOOTSTRAP_BLOCK}-px blocks drawn)"
-            units[key] = [_unit_confusions(reference[block], {k: v[block] for k, v in predictions.items()}, "cloud")
-                          for block in blocks if (reference[block] != 0).any()]
+            predictions = predict_pair(pair, scene, level)
+            for title, reference_of in references.items():
+                reference = reference_of(scene)
+                half = _held_out_half(scene.name, reference.shape)
+                reference, held_out = reference[half], {name: classes[half] for name, classes in predictions.items()}
+                blocks = [(slice(row, row + BOOTSTRAP_BLOCK), slice(col, col + BOOTSTRAP_BLOCK))
+                          for row in range(0, reference.shape[0], BOOTSTRAP_BLOCK)
+                          for col in range(0, reference.shape[1], BOOTSTRAP_BLOCK)]
+                key = f"{title}, held-out half, {label} (cloud vs clear, {BOOTSTRAP_BLOCK}-px blocks drawn)"
+                units[key] = [_unit_confusions(reference[block], {k: v[block] for k, v in held_out.items()}, "cloud")
+                              for block in blocks if (reference[block] != 0).any()]
     results = {key: _paired_bootstrap(confusions, np.random.default_rng(0)) for key, confusions in units.items()}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "margins.json").write_text(json.dumps(results, indent=1) + "\n")
@@ -346,10 +349,13 @@ def speed(args: argparse.Namespace) -> None:
     maskers = {"physics (spectral pass)": (PhysicsMasker("L1C", ALL_BANDS), "L1C")}
     for name, level, bands in (("cnn2d-l1c", "L1C", ALL_BANDS), ("cnn2d-l2a", "L2A", L2A_BANDS),
                                ("cnn2d 6-band L1C", "L1C", REDUCED_BANDS), ("cnn2d 6-band L2A", "L2A", REDUCED_BANDS)):
-        try:
-            maskers[name] = (load_masker("cnn2d", level, bands, "cpu", THREADS, "network"), level)
-        except S2MaskError as err:
-            print(f"{name}: {err}")
+        for precision in ("auto", "float32"):  # auto: bfloat16 where the CPU computes it in hardware
+            try:
+                masker = load_masker("cnn2d", level, bands, "cpu", THREADS, "network", precision)
+            except S2MaskError as err:
+                print(f"{name}: {err}")
+                break
+            maskers.setdefault(f"{name} {masker.precision}", (masker, level))
     maskers.update({name: (masker, "L1C") for name, masker in _compared_maskers().items()
                     if "uniqueness" in name and "teacher" not in name})
     results: dict[str, dict] = {}

@@ -4,7 +4,7 @@ Prints the wall time as a ratio to the bare JPEG 2000 decode (``gdal_translate``
 the model needs (and, for information, to that plus their detector-footprint masks, which s2mask decodes
 too), and the peak RSS of the run. Goals with the default model: ratio <= 1.5, RSS <= 3 GB.
 
-    .venv/bin/python bench/pipeline.py [--size 10980] [--model auto] [--resolution 20]
+    .venv/bin/python bench/pipeline.py [--size 10980] [--model auto] [--resolution 20] [--precision auto]
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ RUN = """
 import json, sys, time
 from s2mask.pipeline import run
 from s2mask.params import ProcessingParameters
-path, out, model, resolution = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+path, out, model, resolution, precision = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 started = time.perf_counter()
-result = run(path, out, ProcessingParameters(model=model, resolution=resolution))
+result = run(path, out, ProcessingParameters(model=model, resolution=resolution, precision=precision))
 report = result.report
 print(json.dumps({"seconds": time.perf_counter() - started, "model": report["model"],
+                  "precision": report["model_precision"],
                   "bands": report["parameters"].get("bands"), "timings": report["timings_s"],
                   "cloud_cover": report["cloud_cover_percent"]}))
 """
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10980)
     parser.add_argument("--model", default="auto")
     parser.add_argument("--resolution", type=int, default=20)
+    parser.add_argument("--precision", default="auto")
     args = parser.parse_args()
     started = time.perf_counter()
     product = cached_product(args.size, cloudy=True)
@@ -53,9 +55,10 @@ def main() -> None:
     footprints = gdal_translate_seconds(product, tuple(bands), args.resolution, files="QI_DATA/MSK_DETFOO_*.jp2")
     print(f"and of their detector-footprint masks, which s2mask also decodes: {footprints:.1f} s")
     with tempfile.TemporaryDirectory() as out:
-        result, peak_mb = run_measured(RUN, str(product), out, args.model, str(args.resolution))
+        result, peak_mb = run_measured(RUN, str(product), out, args.model, str(args.resolution), args.precision)
     steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result["timings"].items())
-    print(f"s2mask run ({result['model']}, {args.resolution} m): {result['seconds']:.1f} s, ratio "
+    print(f"s2mask run ({result['model']} in {result['precision']}, {args.resolution} m): "
+          f"{result['seconds']:.1f} s, ratio "
           f"{result['seconds'] / reference:.2f} (goal <= 1.5; {result['seconds'] / (reference + footprints):.2f} "
           f"to bands and masks), peak RSS {peak_mb} MB (goal <= 3072)")
     print(f"  steps: {steps}; cloud cover {result['cloud_cover']:.1f} %")
