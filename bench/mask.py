@@ -252,17 +252,18 @@ def margins(args: argparse.Namespace) -> None:
     except realdata.DataNotFoundError:
         real = []
     for scene, level, references in real:
+        # the references, their held-out half and its blocks are the same for every pair of methods
+        whole = {title: reference_of(scene) for title, reference_of in references.items()}
+        half = _held_out_half(scene.name, next(iter(whole.values())).shape)
+        held_out = {title: reference[half] for title, reference in whole.items()}
+        rows, cols = next(iter(held_out.values())).shape
+        blocks = [(slice(row, row + BOOTSTRAP_BLOCK), slice(col, col + BOOTSTRAP_BLOCK))
+                  for row in range(0, rows, BOOTSTRAP_BLOCK) for col in range(0, cols, BOOTSTRAP_BLOCK)]
         for label, pair in pairs(level, tuple(scene.bands)).items():
-            predictions = predict_pair(pair, scene, level)
-            for title, reference_of in references.items():
-                reference = reference_of(scene)
-                half = _held_out_half(scene.name, reference.shape)
-                reference, held_out = reference[half], {name: classes[half] for name, classes in predictions.items()}
-                blocks = [(slice(row, row + BOOTSTRAP_BLOCK), slice(col, col + BOOTSTRAP_BLOCK))
-                          for row in range(0, reference.shape[0], BOOTSTRAP_BLOCK)
-                          for col in range(0, reference.shape[1], BOOTSTRAP_BLOCK)]
+            predictions = {name: classes[half] for name, classes in predict_pair(pair, scene, level).items()}
+            for title, reference in held_out.items():
                 key = f"{title}, held-out half, {label} (cloud vs clear, {BOOTSTRAP_BLOCK}-px blocks drawn)"
-                units[key] = [_unit_confusions(reference[block], {k: v[block] for k, v in held_out.items()}, "cloud")
+                units[key] = [_unit_confusions(reference[block], {k: v[block] for k, v in predictions.items()}, "cloud")
                               for block in blocks if (reference[block] != 0).any()]
     results = {key: _paired_bootstrap(confusions, np.random.default_rng(0)) for key, confusions in units.items()}
     OUT.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,8 @@ from .errors import ParameterError
 #: 5 x 5 tiles of 256, whose last row and column were mostly edge padding.
 DEFAULT_TILE = {"cpu": 384, "cuda": 1024}
 DEFAULT_BATCH = {"cpu": 1, "cuda": 4}
+#: The arithmetics a mask network can run in, by the names of ``ProcessingParameters.precision``.
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 def select_device(device: str = "auto") -> torch.device:
@@ -56,9 +58,9 @@ def select_dtype(precision: str, device: torch.device) -> torch.dtype:
         fast = device.type == "cpu" and torch.backends.mkldnn.is_available() and native_bfloat16()
         return torch.bfloat16 if fast else torch.float32
     try:
-        return {"float32": torch.float32, "bfloat16": torch.bfloat16}[precision]
+        return DTYPES[precision]
     except KeyError:
-        raise ParameterError(f"precision must be auto, float32 or bfloat16, got {precision!r}") from None
+        raise ParameterError(f"precision must be auto, {' or '.join(DTYPES)}, got {precision!r}") from None
 
 
 def set_threads(threads: int = 0) -> int:
