@@ -174,6 +174,11 @@ def _sen2cor_scl(scene) -> np.ndarray:
     return from_scl(scene.references["scl"])
 
 
+#: Title -> reference of the scene, for each real scene with a held-out half.
+BETSIBOKA_REFERENCES = {BETSIBOKA_MASK: _s2cloudless_mask, BETSIBOKA_PROBABILITY: _s2cloudless_probability}
+RKH_REFERENCES = {RKH_SCL: _sen2cor_scl}
+
+
 def _real_accuracy() -> dict[str, dict]:
     """Betsiboka (south half held out) vs s2cloudless, 29RKH (east half held out) vs SCL, ALCD vs MSK_CLASSI."""
     from s2mask.train import realdata
@@ -188,9 +193,8 @@ def _real_accuracy() -> dict[str, dict]:
         return results
     # Each suite: scenes, level, {title: reference of a scene}, groupings; a scene is predicted once for all
     # its references.
-    suites = [([betsiboka], "L1C", {BETSIBOKA_MASK: _s2cloudless_mask,
-                                     BETSIBOKA_PROBABILITY: _s2cloudless_probability}, ("cloud",)),
-              ([rkh], "L2A", {RKH_SCL: _sen2cor_scl}, ("classes", "cloud")),
+    suites = [([betsiboka], "L1C", BETSIBOKA_REFERENCES, ("cloud",)),
+              ([rkh], "L2A", RKH_REFERENCES, ("classes", "cloud")),
               (alcd, "L1C",
                {"ALCD vs MSK_CLASSI": lambda s: regroup(s.references["msk_classi"], MAPPINGS["msk_classi"])},
                ("cloud",))]
@@ -246,9 +250,8 @@ def margins(args: argparse.Namespace) -> None:
                         _unit_confusions(scene.truth, predict_pair(pair, scene, level), "classes"))
             print(f"{level} scenes from seed {first_seed} done", flush=True)
     try:
-        real = [(realdata.betsiboka(), "L1C", {BETSIBOKA_MASK: _s2cloudless_mask,
-                                               BETSIBOKA_PROBABILITY: _s2cloudless_probability}),
-                (realdata.tile_29rkh(200), "L2A", {RKH_SCL: _sen2cor_scl})]
+        real = [(realdata.betsiboka(), "L1C", BETSIBOKA_REFERENCES),
+                (realdata.tile_29rkh(200), "L2A", RKH_REFERENCES)]
     except realdata.DataNotFoundError:
         real = []
     for scene, level, references in real:

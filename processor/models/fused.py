@@ -7,8 +7,8 @@ compiler emits for convolution + activation) does all three in one pass: on a 41
 CNN2D, 24.7 ms instead of 31.7 for the whole network on one core, the 1x1 layers two to three times
 faster. It gives the same values to float rounding (a few 1e-6 on the logits of the shipped networks).
 
-Only inference on the CPU in float32 or bfloat16 takes this path; training, other devices and a torch built without
-oneDNN (or with it switched off) run the modules as they are.
+Only inference on the CPU in float32 or bfloat16 takes this path; training, other devices and a torch
+built without oneDNN (or with it switched off) run the modules as they are.
 """
 
 from __future__ import annotations

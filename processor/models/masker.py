@@ -45,8 +45,6 @@ class CNNMasker:
         self.spec = FeatureSpec.from_registry(item)
         self.bands: tuple[str, ...] = self.spec.bands
         self.network, self.device = network, device
-        #: the networks' arithmetic, "float32" or "bfloat16" (what ``precision="auto"`` resolved to)
-        self.precision: str = str(next(network.parameters()).dtype).removeprefix("torch.")
         self.halo: int = int(network.radius) + self.spec.halo
         self.shadows = shadows or item.get("shadows", "network")
         if self.shadows not in SHADOW_MODES:
@@ -55,6 +53,11 @@ class CNNMasker:
         # The sun azimuth only matters for the terrain incidence, which needs an elevation that blocks of
         # the pipeline do not have.
         self.angles: tuple[str, ...] = ("sun_zenith",)
+
+    @property
+    def precision(self) -> str:
+        """The network's arithmetic, "float32" or "bfloat16" (what ``precision="auto"`` resolved to)."""
+        return str(next(self.network.parameters()).dtype).removeprefix("torch.")
 
     def predict(self, block: BlockInput) -> BlockPrediction:
         stack = feature_stack(block.bands, self.spec, level=block.level, resolution=block.resolution,
