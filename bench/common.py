@@ -96,3 +96,13 @@ def gdal_translate_seconds(product: Path, bands: tuple[str, ...] | None = None, 
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return total
+
+
+def kept_section(path: Path, heading: str = "## Summary") -> list[str]:
+    """The hand-written section ``heading`` of a report that a script rewrites (reports keep it)."""
+    text = path.read_text() if path.exists() else ""
+    start = text.find(heading)
+    if start < 0:
+        return [f"{heading}\n", "(written by hand after a run)\n"]
+    end = text.find("\n## ", start + 1)
+    return [text[start:end if end >= 0 else None].rstrip("\n") + "\n"]

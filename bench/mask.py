@@ -21,7 +21,7 @@ import torch
 
 from s2mask.bands import ALL_BANDS
 
-from common import CACHE_DIR
+from common import CACHE_DIR, kept_section
 
 OUT = CACHE_DIR / "mask"
 THREADS = 2
@@ -498,17 +498,6 @@ def update_weights_readme() -> None:
     path.write_text(text)
 
 
-def _kept_summary() -> list[str]:
-    """The hand-written "## Summary" section of the current bench/mask.md (reports keep it)."""
-    path = Path(__file__).resolve().parent / "mask.md"
-    text = path.read_text() if path.exists() else ""
-    start = text.find("## Summary")
-    if start < 0:
-        return ["## Summary\n", "(written by hand after a run)\n"]
-    end = text.find("\n## ", start + 1)
-    return [text[start:end if end >= 0 else None].rstrip("\n") + "\n"]
-
-
 def report(args: argparse.Namespace) -> None:
     """Write bench/mask.md from the JSON results and the weights registry."""
     from s2mask import weights
@@ -521,7 +510,7 @@ def report(args: argparse.Namespace) -> None:
              "MSK_CLASSI), not hand labels. The held-out halves of Betsiboka (south) and 29RKH (east) were never "
              "trained on; whole-scene figures match bench/physics.md's framing. BOA: balanced overall accuracy "
              "of one group against the rest; bal. acc.: mean recall; nMCC: (MCC + 1) / 2.\n"]
-    lines += _kept_summary()
+    lines += kept_section(Path(__file__).resolve().parent / "mask.md")
     if (OUT / "speed.json").exists():
         lines += _speed_section(json.loads((OUT / "speed.json").read_text()))
     if (OUT / "margins.json").exists():

@@ -2,7 +2,8 @@
 
 - s2cloudless (Sentinel Hub, LightGBM on 10 L1C bands): cloud / clear, its default threshold 0.4 with
   ``average_over=4`` and ``dilation_size=2`` (its README's settings); L1C only.
-- ukis-csmask (DLR, U-Net in ONNX on B2 B3 B4 B8A B11 B12, L1C and L2A models): clear / cloud / shadow.
+- ukis-csmask (DLR, U-Nets in ONNX, L1C and L2A models): clear / cloud / shadow; its 6-band model
+  (B2 B3 B4 B8A B11 B12) where the input has the SWIR bands, else its 4-band model (B2 B3 B4 B8).
 
 Neither knows water or snow: their clear pixels become CLEAR_LAND, so compare them with the ``cloud``
 or ``cloud_shadow`` groupings of :mod:`s2mask.train.evaluation`. A peer that is not installed, or whose
@@ -19,8 +20,10 @@ import numpy as np
 from ..bands import ALL_BANDS
 from ..classes import MaskClass
 
-#: ukis-csmask's band names for our bands (its NIR is the narrow B8A, B8 stands in).
+#: ukis-csmask's band names for our bands (its NIR is the narrow B8A, B8 stands in); its 4-band model
+#: takes the first four.
 _UKIS_BANDS = (("blue", "B2"), ("green", "B3"), ("red", "B4"), ("nir", "B8A"), ("swir16", "B11"), ("swir22", "B12"))
+_UKIS_4_BANDS = 4
 
 
 def _valid(bands: Mapping[str, np.ndarray], names: list[str]) -> np.ndarray:
@@ -43,8 +46,10 @@ def s2cloudless_classes(bands: Mapping[str, np.ndarray], level: str, threads: in
 
 
 def ukis_classes(bands: Mapping[str, np.ndarray], level: str, threads: int = 0) -> np.ndarray | None:
-    """ukis-csmask's 6-band mask as CLEAR_LAND / CLOUD / CLOUD_SHADOW, or None."""
-    names = [band if band in bands or band != "B8A" else "B8" for _, band in _UKIS_BANDS]
+    """ukis-csmask's mask as CLEAR_LAND / CLOUD / CLOUD_SHADOW (its 6-band model where B11 and B12 are
+    there, else its 4-band one), or None."""
+    used = _UKIS_BANDS if all(band in bands for band in ("B11", "B12")) else _UKIS_BANDS[:_UKIS_4_BANDS]
+    names = [band if band in bands or band != "B8A" else "B8" for _, band in used]
     if any(name not in bands for name in names):
         return None
     import warnings
@@ -54,7 +59,7 @@ def ukis_classes(bands: Mapping[str, np.ndarray], level: str, threads: int = 0) 
     stack = np.stack([np.nan_to_num(bands[name], nan=0.0, posinf=1.0) for name in names], axis=-1).astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # it warns about images under 256 x 256 px
-        mask = CSmask(stack, band_order=[name for name, _ in _UKIS_BANDS], product_level=level.lower(),
+        mask = CSmask(stack, band_order=[name for name, _ in used], product_level=level.lower(),
                       intra_op_num_threads=threads, inter_op_num_threads=1).csm[..., 0]
     lookup = np.array([MaskClass.CLEAR_LAND, MaskClass.CLOUD, MaskClass.CLOUD_SHADOW], dtype=np.uint8)
     classes = lookup[np.clip(mask, 0, 2)]

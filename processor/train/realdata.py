@@ -57,21 +57,22 @@ def data_root() -> Path:
     return Path(configured) if configured else Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
-def _folder(relative: str) -> Path:
+def data_folder(relative: str) -> Path:
+    """A folder of the shared data (raises :class:`DataNotFoundError` when it is not there)."""
     path = data_root() / relative
     if not path.is_dir():
         raise DataNotFoundError("real-data folder not found (set S2MASK_DATA)", path)
     return path
 
 
-def _read_raster(path: Path) -> np.ndarray:
+def read_raster(path: Path) -> np.ndarray:
     try:
         return gdal.Open(str(path)).ReadAsArray()
     except RuntimeError as err:
         raise DataNotFoundError(f"cannot read raster: {err}", path) from err
 
 
-def _dn_to_reflectance(dn: np.ndarray, offset: float = 0.0, scale: float = 10000.0) -> np.ndarray:
+def dn_to_reflectance(dn: np.ndarray, offset: float = 0.0, scale: float = 10000.0) -> np.ndarray:
     """(DN + offset) / scale with DN 0 as no data (NaN)."""
     values = (dn.astype(np.float32) + np.float32(offset)) / np.float32(scale)
     values[dn == 0] = np.nan
@@ -102,7 +103,7 @@ def solar_angles(when: datetime, latitude: float, longitude: float) -> tuple[flo
 
 def betsiboka() -> RealScene:
     """The s2cloudless test scene (Betsiboka estuary): 13 L1C bands, about 70 m, with s2cloudless masks."""
-    folder = _folder("real/s2cloudless_betsiboka")
+    folder = data_folder("real/s2cloudless_betsiboka")
     with np.load(folder / "input_arrays.npz", allow_pickle=False) as data:
         image = data["s2_im"][0]
         references = {"s2cloudless_mask": data["cl_mask"][0].astype(bool),
@@ -114,7 +115,7 @@ def betsiboka() -> RealScene:
 
 def slovenia() -> list[RealScene]:
     """eo-learn's five REFERENCE_SCENES (13 L1C bands, 10 m, 101 x 100): frames 0-1 cloudy, 2-4 clear."""
-    frames = np.load(_folder("real/eolearn_slovenia") / "REFERENCE_SCENES.npy", allow_pickle=False)
+    frames = np.load(data_folder("real/eolearn_slovenia") / "REFERENCE_SCENES.npy", allow_pickle=False)
     return [RealScene(f"slovenia_{t}", "L1C", 10.0,
                       {name: np.ascontiguousarray(frames[t, ..., i]) for i, name in enumerate(ALL_BANDS)},
                       note="dates not stored; no reference mask")
@@ -124,14 +125,14 @@ def slovenia() -> list[RealScene]:
 def tile_29rkh(resolution: int = 200) -> RealScene:
     """The whole L2A tile 29RKH decimated 10x (bands at 100/200/600 m) on the ``resolution`` grid
     (100, 200 or 600 m), with Sen2Cor's SCL (native 200 m; nearest neighbour on other grids)."""
-    folder = _folder("real/riotiler_tiles/S2A_29RKH_20200219_0_L2A")
+    folder = data_folder("real/riotiler_tiles/S2A_29RKH_20200219_0_L2A")
     native = {**dict.fromkeys(("B02", "B03", "B04", "B08"), 100),
               **dict.fromkeys(("B05", "B06", "B07", "B8A", "B11", "B12"), 200), "B01": 600, "B09": 600}
     bands = {}
     for file_id, source in native.items():
-        values = _dn_to_reflectance(_read_raster(folder / f"{file_id}.tif"))
+        values = dn_to_reflectance(read_raster(folder / f"{file_id}.tif"))
         bands[band_from_file_id(file_id)] = resample_to_resolution(values, source, resolution)
-    scl = _read_raster(folder / "SCL.tif").astype(np.uint8)
+    scl = read_raster(folder / "SCL.tif").astype(np.uint8)
     if resolution < 200:
         scl = scl.repeat(200 // resolution, axis=0).repeat(200 // resolution, axis=1)
     elif resolution > 200:
@@ -146,8 +147,8 @@ def tile_29rkh(resolution: int = 200) -> RealScene:
 def tile_19udp() -> RealScene:
     """The whole L1C tile 19UDP (PB 02.05, no offset) decimated to 900 m, 13 bands; sun angles computed
     from the acquisition time at the tile centre."""
-    folder = _folder("real/riotiler_tiles/sentinel-s2-l1c_19UDP_20170729")
-    bands = {band_from_file_id(path.stem): _dn_to_reflectance(_read_raster(path))
+    folder = data_folder("real/riotiler_tiles/sentinel-s2-l1c_19UDP_20170729")
+    bands = {band_from_file_id(path.stem): dn_to_reflectance(read_raster(path))
              for path in sorted(folder.glob("B*.jp2"))}
     info = json.loads((folder / "tileInfo.json").read_text())
     when = datetime.fromisoformat(info["timestamp"].replace("Z", "+00:00"))
@@ -166,12 +167,12 @@ def tile_19udp() -> RealScene:
 def dsen2_crops(resolution: int = 20) -> list[RealScene]:
     """DSen2's two L1C crops (T33UUB, T49JGM; no B10) on the ``resolution`` grid (10, 20 or 60 m)."""
     scenes = []
-    for path in sorted(_folder("real/dsen2_crops").glob("*.npz")):
+    for path in sorted(data_folder("real/dsen2_crops").glob("*.npz")):
         bands = {}
         with np.load(path, allow_pickle=False) as data:
             for key, source in (("im10", 10), ("im20", 20), ("im60", 60)):
                 for name, dn in zip(data[f"band_order_{key}"], data[key]):
-                    bands[str(name)] = resample_to_resolution(_dn_to_reflectance(dn), source, resolution)
+                    bands[str(name)] = resample_to_resolution(dn_to_reflectance(dn), source, resolution)
         tile = path.stem.split("_")[-2]
         scenes.append(RealScene(f"dsen2_{tile}", "L1C", float(resolution), bands,
                                 note="DSen2 training crop, PB < 04.00 (no offset), no reference mask"))
@@ -181,8 +182,8 @@ def dsen2_crops(resolution: int = 20) -> list[RealScene]:
 def ukis() -> list[RealScene]:
     """ukis-pysat's two tiny 13-band L1C crops, using their expected TOA reflectance (offset applied)."""
     scenes = []
-    for path in sorted(_folder("real/ukis_pysat_toa").glob("*_toa.tif")):
-        stack = _read_raster(path).astype(np.float32)
+    for path in sorted(data_folder("real/ukis_pysat_toa").glob("*_toa.tif")):
+        stack = read_raster(path).astype(np.float32)
         stack[(stack < -1) | (stack > 10)] = np.nan
         resolution = abs(gdal.Open(str(path)).GetGeoTransform()[1])
         baseline = path.name.split("_")[3]
@@ -194,8 +195,8 @@ def ukis() -> list[RealScene]:
 
 def spyndex() -> RealScene:
     """spyndex's 300 x 300 clear-sky 10 m crop, bands B2, B3, B4, B8 (level unknown, probably L2A)."""
-    with np.load(_folder("real/spyndex_crop") / "S2_10m.npz", allow_pickle=False) as data:
-        bands = {band_from_file_id(str(name)): _dn_to_reflectance(dn) for name, dn in zip(data["bands"], data["img"])}
+    with np.load(data_folder("real/spyndex_crop") / "S2_10m.npz", allow_pickle=False) as data:
+        bands = {band_from_file_id(str(name)): dn_to_reflectance(dn) for name, dn in zip(data["bands"], data["img"])}
     return RealScene("spyndex", "L2A", 10.0, bands, note="clear tropical mosaic; provenance undocumented")
 
 
@@ -205,14 +206,14 @@ def alcd() -> list[RealScene]:
     from ..io.safe import open_product  # the SAFE reader pulls in lxml; only this loader needs it
 
     scenes = []
-    for path in sorted(_folder("safe/alcd_T31TCJ/s2/Toulouse").glob("*.SAFE")):
+    for path in sorted(data_folder("safe/alcd_T31TCJ/s2/Toulouse").glob("*.SAFE")):
         product = open_product(path)
         bands, transform = {}, None
         for name in product.bands:
             relative = next(iter(product.band_files(name).values()))  # every crop is at 10 m
             dataset = gdal.Open(product.location.gdal_path(relative))
             transform = dataset.GetGeoTransform()
-            bands[name] = _dn_to_reflectance(dataset.ReadAsArray(), product.offset(name),
+            bands[name] = dn_to_reflectance(dataset.ReadAsArray(), product.offset(name),
                                              product.quantification_value)
         flags = product.l1c_cloud_mask(60)
         grid = product.grid(60)

@@ -1,0 +1,274 @@
+"""Benchmark on real scenes: human cloud labels first, then the weak references.
+
+    python bench/real.py run [--candidates ENTRY.json ...]   # score everything, bench/cache/real/real.json
+    python bench/real.py report                              # bench/real.md from that file
+
+Every method is called the way a user calls it, ``s2mask.classify(bands, level=...)``, with CLOUD and
+THIN_CLOUD counted as cloud; the peers are given the same bands:
+
+- each shipped mask network of the level that fits the bands (full, 6-band, 4-band), and the physics
+  rules given exactly that network's bands;
+- ukis-csmask's matching model (6-band or 4-band, L1C or L2A; the ``peers`` extra) and, on 13 L1C bands,
+  s2cloudless;
+- ``--candidates``: scratch entries written by ``s2mask train`` (selection among training runs).
+
+Human labels (``s2mask.train.realchips``): the two On Cloud N chips (labels at 10 m) and the five course
+chips (labels at 20 m, scored there), all L2A with B2 B3 B4 B8 at 10 m. Each chip is classified at its
+own 10 m and, for the scale check, with its bands area-averaged to 20 m (the classes then repeated onto
+the 10 m grid before scoring). Weak references, model outputs rather than hand labels: Betsiboka's
+held-out south half against s2cloudless (L1C) and 29RKH's held-out east half against Sen2Cor's SCL (L2A).
+
+Per chip and pooled over chips: cloud IoU, accuracy and balanced accuracy (mean of the clear and cloud
+recalls) from the 2 x 2 confusion on the label grid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common import CACHE_DIR, kept_section, load_average
+
+OUT = CACHE_DIR / "real"
+REPORT = Path(__file__).resolve().parent / "real.md"
+THREADS = 2
+FOUR_BANDS = ("B2", "B3", "B4", "B8")
+#: Suites of human-labelled chips, and the resolutions they are classified at.
+HUMAN_SUITES = ("On Cloud N (human, 10 m labels)", "course chips (20 m labels)")
+RESOLUTIONS = (10, 20)
+
+
+def band_sets(available: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The band sets a scene offers the networks: all of its bands, six, four (those it has)."""
+    from s2mask.bands import REDUCED_BANDS
+
+    sets = [available]
+    for subset in (REDUCED_BANDS, FOUR_BANDS):
+        if set(subset) <= set(available) and subset != available:
+            sets.append(subset)
+    return sets
+
+
+Method = Callable[[dict, str, dict], np.ndarray]
+
+
+def _classify(model: str | None = None, masker=None) -> Method:
+    def run(bands: dict, level: str, context: dict) -> np.ndarray:
+        import s2mask
+
+        return s2mask.classify(bands, level, model=model, masker=masker, threads=THREADS, **context)
+    return run
+
+
+def _peer(function) -> Method:
+    def run(bands: dict, level: str, context: dict) -> np.ndarray:
+        return function(bands, level, THREADS)
+    return run
+
+
+def methods_for(level: str, available: tuple[str, ...], candidates: list[Path]) -> dict[str, tuple[Method, tuple]]:
+    """Name -> (method, the bands it is given) for a scene of ``level`` with ``available`` bands."""
+    from s2mask.bands import ALL_BANDS
+    from s2mask.errors import S2MaskError
+    from s2mask.models import choose_entry, masker_from_file, read_entry_file
+    from s2mask.train.peers import available_peers, s2cloudless_classes, ukis_classes
+
+    peers = available_peers()
+    methods: dict[str, tuple[Method, tuple]] = {}
+    for subset in band_sets(available):
+        try:
+            entry = choose_entry("cnn2d", level, subset)
+        except S2MaskError:
+            entry = None
+        if entry is not None and len(entry["bands"]) == len(subset):
+            methods[entry["name"]] = (_classify(model=entry["name"]), subset)
+        methods[f"rules, {len(subset)} bands"] = (_classify(model="physics"), subset)
+        if "ukis-csmask" in peers and len(subset) in (4, 6):
+            methods[f"ukis-csmask {len(subset)}b {level}"] = (_peer(ukis_classes), subset)
+    if "s2cloudless" in peers and level == "L1C" and set(ALL_BANDS) <= set(available):
+        methods["s2cloudless"] = (_peer(s2cloudless_classes), ALL_BANDS)
+    for path in candidates:
+        item, _ = read_entry_file(path)
+        if level in item["levels"] and set(item["bands"]) <= set(available):
+            methods[f"{item['name']} (candidate)"] = (_classify(masker=masker_from_file(path, "cpu")),
+                                                      tuple(item["bands"]))
+    return methods
+
+
+def _area_mean(bands: dict[str, np.ndarray], factor: int) -> dict[str, np.ndarray]:
+    from s2mask.resample import downsample_mean
+
+    return {name: downsample_mean(values, factor) for name, values in bands.items()}
+
+
+def _chip_context(scene) -> dict:
+    """classify's keyword arguments from what a scene knows (sun angles only where known)."""
+    context = {"resolution": scene.resolution}
+    if scene.sun_zenith is not None:
+        context.update(sun_zenith=scene.sun_zenith, sun_azimuth=scene.sun_azimuth,
+                       view_zenith=scene.view_zenith, view_azimuth=scene.view_azimuth)
+    return context
+
+
+def score_chips(chips: list, methods: dict, resolution: int) -> dict[str, dict[str, list]]:
+    """Method -> chip -> 2 x 2 confusion (rows label clear/cloud, columns predicted), the chips classified
+    at ``resolution`` (their own, or coarser by area mean)."""
+    results: dict[str, dict[str, list]] = {name: {} for name in methods}
+    for chip in chips:
+        scene = chip.scene
+        factor = int(resolution // scene.resolution)
+        bands = scene.bands if factor == 1 else _area_mean(scene.bands, factor)
+        context = {**_chip_context(scene), "resolution": float(resolution)}
+        for name, (method, subset) in methods.items():
+            classes = method({band: bands[band] for band in subset}, scene.level, context)
+            if factor > 1:
+                classes = classes.repeat(factor, axis=0).repeat(factor, axis=1)
+            results[name][chip.name] = chip.confusion(classes).tolist()
+        print(f"{chip.name} at {resolution} m done", flush=True)
+    return results
+
+
+def _weak_chips() -> list[tuple[str, str, list]]:
+    """(title, level, [LabelledChip]) of the weak references: each scene's held-out half only."""
+    from s2mask.train import realdata
+    from s2mask.train.realchips import NO_LABEL, LabelledChip
+
+    def held_out(reference: np.ndarray, half: tuple[slice, slice]) -> np.ndarray:
+        kept = np.full(reference.shape, NO_LABEL, dtype=np.uint8)
+        kept[half] = reference[half]
+        return kept
+
+    suites = []
+    try:
+        betsiboka = realdata.betsiboka()
+        south = (slice(betsiboka.references["s2cloudless_mask"].shape[0] // 2, None), slice(None))
+        for title, cloud in (("probability > 0.4", betsiboka.references["s2cloudless_prob"] > 0.4),
+                             ("mask", betsiboka.references["s2cloudless_mask"])):
+            suites.append((f"Betsiboka south half vs s2cloudless {title} (weak)", "L1C",
+                           [LabelledChip(betsiboka, held_out(cloud.astype(np.uint8), south), betsiboka.resolution)]))
+    except realdata.DataNotFoundError:
+        pass
+    try:
+        from s2mask.classes import from_scl
+        from s2mask.train.realchips import CLOUD_CLASSES
+
+        rkh = realdata.tile_29rkh(200)
+        scl = from_scl(rkh.references["scl"])
+        cloud = np.where(scl == 0, NO_LABEL, np.isin(scl, CLOUD_CLASSES)).astype(np.uint8)
+        east = (slice(None), slice(cloud.shape[1] // 2, None))
+        suites.append(("29RKH east half vs Sen2Cor SCL (weak)", "L2A",
+                       [LabelledChip(rkh, held_out(cloud, east), rkh.resolution)]))
+    except realdata.DataNotFoundError:
+        pass
+    return suites
+
+
+def run(args: argparse.Namespace) -> None:
+    from s2mask.train.realchips import course_chips, oncloudn_labelled
+
+    started = time.perf_counter()
+    results: dict = {"load_before": load_average(), "suites": {}}
+    for title, chips in zip(HUMAN_SUITES, (oncloudn_labelled(), course_chips())):
+        methods = methods_for("L2A", FOUR_BANDS, args.candidates)
+        results["suites"][title] = {f"{resolution} m": score_chips(chips, methods, resolution)
+                                    for resolution in RESOLUTIONS}
+    for title, level, chips in _weak_chips():
+        scene = chips[0].scene
+        methods = methods_for(level, tuple(scene.bands), args.candidates)
+        results["suites"][title] = {f"{scene.resolution:g} m": score_chips(chips, methods, int(scene.resolution))}
+    results["load_after"] = load_average()
+    results["seconds"] = time.perf_counter() - started
+    OUT.mkdir(parents=True, exist_ok=True)
+    target = OUT / (args.output or "real.json")
+    target.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"written {target}")
+
+
+def scores(confusion) -> dict[str, float]:
+    """Cloud IoU, accuracy and balanced accuracy of a 2 x 2 confusion (rows label, columns predicted)."""
+    (tn, fp), (fn, tp) = np.asarray(confusion, dtype=np.float64)
+    recalls = [tn / (tn + fp) if tn + fp else np.nan, tp / (tp + fn) if tp + fn else np.nan]
+    return {"iou": tp / (tp + fp + fn) if tp + fp + fn else np.nan,
+            "accuracy": (tp + tn) / max(tp + tn + fp + fn, 1), "balanced_accuracy": float(np.nanmean(recalls))}
+
+
+def pooled(per_chip: dict[str, list]) -> dict[str, float]:
+    return scores(np.sum([np.asarray(c) for c in per_chip.values()], axis=0))
+
+
+def _fmt(value: float) -> str:
+    return "-" if np.isnan(value) else f"{value:.3f}"
+
+
+def _suite_table(by_method: dict[str, dict[str, list]]) -> list[str]:
+    chips = list(next(iter(by_method.values())))
+    short = [chip.split("_", 1)[-1] for chip in chips]
+    lines = ["| method | " + " | ".join(f"{name} IoU" for name in short) + " | pooled IoU | accuracy | bal. acc. |",
+             "|---" * (len(chips) + 4) + "|"]
+    for method, per_chip in sorted(by_method.items(), key=lambda item: -pooled(item[1])["iou"]):
+        total = pooled(per_chip)
+        cells = [_fmt(scores(per_chip[chip])["iou"]) for chip in chips]
+        cells += [f"**{_fmt(total['iou'])}**", _fmt(total["accuracy"]), _fmt(total["balanced_accuracy"])]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _human_pooled(suites: dict, resolution: str) -> list[str]:
+    """Every method pooled over all human-labelled chips (both suites) at one resolution."""
+    merged: dict[str, dict[str, list]] = {}
+    for title in HUMAN_SUITES:
+        for method, per_chip in suites.get(title, {}).get(resolution, {}).items():
+            merged.setdefault(method, {}).update(per_chip)
+    if not merged:
+        return []
+    lines = [f"### All seven human-labelled chips pooled, classified at {resolution}\n",
+             "| method | pooled IoU | accuracy | bal. acc. | On Cloud N pair IoU | course IoU |", "|---" * 6 + "|"]
+    for method, per_chip in sorted(merged.items(), key=lambda item: -pooled(item[1])["iou"]):
+        total = pooled(per_chip)
+        parts = [pooled(suites[title][resolution].get(method, {})) if method in suites[title][resolution] else None
+                 for title in HUMAN_SUITES]
+        lines.append(f"| {method} | **{_fmt(total['iou'])}** | {_fmt(total['accuracy'])} | "
+                     f"{_fmt(total['balanced_accuracy'])} | "
+                     + " | ".join(_fmt(part["iou"]) if part else "-" for part in parts) + " |")
+    return lines + [""]
+
+
+def report(args: argparse.Namespace) -> None:
+    results = json.loads((OUT / "real.json").read_text())
+    suites = results["suites"]
+    lines = ["# Real scenes: human cloud labels and weak references\n",
+             f"Made by `python bench/real.py run` then `python bench/real.py report` (bench/cache/real/real.json; "
+             f"{results['seconds']:.0f} s, load average {results['load_before']} before, {results['load_after']} "
+             "after). Every method through `s2mask.classify(bands, level=...)` or the peer's own call, given the "
+             "same bands; CLOUD + THIN_CLOUD count as cloud. IoU of the cloud class, accuracy and balanced "
+             "accuracy (mean of the clear and cloud recalls), per chip and pooled over the chips' pixels. "
+             "Human labels select; they never train (bench/mask.md).\n"]
+    lines += kept_section(REPORT)
+    for resolution in (f"{r} m" for r in RESOLUTIONS):
+        lines += _human_pooled(suites, resolution)
+    for title, by_resolution in suites.items():
+        for resolution, by_method in by_resolution.items():
+            lines += [f"## {title}, classified at {resolution}\n", *_suite_table(by_method), ""]
+    REPORT.write_text("\n".join(lines) + "\n")
+    print(f"written {REPORT}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("task", choices=("run", "report"))
+    parser.add_argument("--candidates", nargs="*", type=Path, default=[], metavar="ENTRY",
+                        help="scratch entries (<name>.json of s2mask train) scored beside the shipped networks")
+    parser.add_argument("--output", help="file name under bench/cache/real (run; default real.json)")
+    args = parser.parse_args()
+    torch.set_num_threads(THREADS)
+    {"run": run, "report": report}[args.task](args)
+
+
+if __name__ == "__main__":
+    main()
