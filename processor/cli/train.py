@@ -8,14 +8,14 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..bands import ALL_BANDS, L2A_BANDS, REDUCED_BANDS, sort_bands
+from ..bands import ALL_BANDS, BANDS_10M, L2A_BANDS, REDUCED_BANDS, sort_bands
 from ..errors import ParameterError
 
 NAME = "train"
 HELP = ("Train a mask CNN (CNN1D, CNN2D, CNN3D) on labels of the physics classifier, with a pixel-selection "
         "strategy; validated on held-out scenes.")
 
-BAND_SETS = {"all": None, "reduced": REDUCED_BANDS}
+BAND_SETS = {"all": None, "reduced": REDUCED_BANDS, "rgbnir": BANDS_10M}
 LEVELS = {"L1C": ("L1C",), "L2A": ("L2A",), "both": ("L1C", "L2A")}
 
 
@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--level", choices=tuple(LEVELS), default="L1C",
                         help="processing level of the training scenes; 'both' adds an is_l2a input (default L1C)")
     parser.add_argument("--bands", default="all",
-                        help="'all' (13 bands for L1C, 12 for L2A), 'reduced' (B2 B3 B4 B8 B11 B12) or a comma list")
+                        help="'all' (13 bands for L1C, 12 for L2A), 'reduced' (B2 B3 B4 B8 B11 B12), "
+                             "'rgbnir' (B2 B3 B4 B8) or a comma list")
     parser.add_argument("--strategy", choices=STRATEGIES, default="uniqueness",
                         help="pixel selection (default uniqueness)")
     parser.add_argument("--teacher-agreement", action="store_true",
@@ -59,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "training scene its own land spectra (default 0: the fixed library)")
     parser.add_argument("--synthetic-size", type=int, default=480, help="synthetic scene edge in 10 m pixels")
     parser.add_argument("--no-real", action="store_true", help="leave out the real scenes of ../shared/data")
+    parser.add_argument("--resolutions", type=_resolutions, default=(20,), metavar="10,20",
+                        help="grids (m) of the 10 m scenes, synthetic and real, e.g. 10,20 so that the network "
+                             "holds at both pixel sizes (default 20; more adds round 10's real chips)")
+    parser.add_argument("--convert-levels", action="store_true",
+                        help="also train on the real scenes of the other level, converted through the "
+                             "simulator's atmosphere")
     parser.add_argument("--no-teacher", action="store_true", help="do not run the Hollstein teacher")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
@@ -70,6 +77,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ship", action="store_true",
                         help="write into s2mask/weights and register the weights (maintainers)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def _resolutions(text: str) -> tuple[int, ...]:
+    values = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    if not values or any(value not in (10, 20) for value in values):
+        raise argparse.ArgumentTypeError("resolutions are 10 and/or 20, e.g. 10,20")
+    return values
 
 
 def band_set(text: str, levels: tuple[str, ...]) -> tuple[str, ...]:
@@ -85,7 +99,7 @@ def main(args: argparse.Namespace) -> int:
 
     from ..inference import set_threads
     from ..models.networks import FAMILIES
-    from ..train.scenes import TRAINING_RESOLUTION, build_scenes
+    from ..train.scenes import build_scenes
     from ..train.selection import SelectionOptions
     from ..train.trainer import TrainingConfig, save, train
     from .progress import ProgressBar
@@ -105,7 +119,8 @@ def main(args: argparse.Namespace) -> int:
     log = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
     scenes = build_scenes(levels, bands, args.synthetic, args.validation, args.synthetic_size,
                           real=not args.no_real, use_teacher=not args.no_teacher,
-                          spectral_variety=args.spectral_variety, log=log)
+                          spectral_variety=args.spectral_variety, resolutions=args.resolutions,
+                          convert_levels=args.convert_levels, log=log)
     config = TrainingConfig(architecture=FAMILIES[args.model], architecture_kwargs=args.network_args,
                             bands=bands, aux=aux,
                             selection=SelectionOptions(args.strategy, teacher_agreement=args.teacher_agreement),
@@ -120,11 +135,14 @@ def main(args: argparse.Namespace) -> int:
     if bar:
         bar.close()
     real = sorted({s.name for s in scenes.training if s.source == "real"})
+    grids = " and ".join(f"{r} m" for r in args.resolutions)
     data = (f"{args.synthetic} synthetic scenes per level ({', '.join(levels)}, {args.synthetic_size} px at 10 m, "
-            f"resampled to {TRAINING_RESOLUTION} m"
+            f"on the {grids} grid"
             + (f", land spectra varied by sigma {args.spectral_variety:g}" if args.spectral_variety else "")
-            + f"); real: {', '.join(real) or 'none'}; labels: s2mask physics")
-    path = save(result, name, levels=levels, resolution=TRAINING_RESOLUTION, shadows=args.shadows,
+            + f"); real: {', '.join(real) or 'none'}"
+            + (" (the other level's converted through the simulator's atmosphere)" if args.convert_levels else "")
+            + "; labels: s2mask physics")
+    path = save(result, name, levels=levels, resolution=min(args.resolutions), shadows=args.shadows,
                 command="s2mask train " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["train"] else sys.argv[1:]),
                 data=data, metrics=result.final_metrics(),
                 folder=None if args.ship else args.output)

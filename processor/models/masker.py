@@ -9,11 +9,13 @@ shadows only. bench/mask.md measures both.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
+from scipy import ndimage
 
 from ..classes import N_CLASSES, MaskClass
 from ..inference import predict
@@ -21,6 +23,23 @@ from ..masker import BlockInput, BlockPrediction, TileGeometry
 from .features import FeatureSpec, feature_stack
 
 SHADOW_MODES = ("network", "network+geometry")
+#: The finest grid a masker runs on (metres): the halo of a cloud buffer is sized for it.
+FINEST_RESOLUTION = 10.0
+
+
+def buffer_clouds(classes: np.ndarray, pixels: int) -> np.ndarray:
+    """``classes`` (uint8, in place) with every valid non-cloud pixel within ``pixels`` (Euclidean) of
+    a CLOUD or THIN_CLOUD pixel made THIN_CLOUD."""
+    if pixels <= 0:
+        return classes
+    cloud = (classes == MaskClass.CLOUD) | (classes == MaskClass.THIN_CLOUD)
+    if not cloud.any() or cloud.all():
+        return classes
+    near = ndimage.distance_transform_edt(~cloud) <= pixels
+    near &= ~cloud
+    near &= classes != MaskClass.NO_DATA
+    classes[near] = MaskClass.THIN_CLOUD
+    return classes
 
 
 def potential_shadow(bands: Mapping[str, np.ndarray], level: str) -> np.ndarray:
@@ -45,7 +64,10 @@ class CNNMasker:
         self.spec = FeatureSpec.from_registry(item)
         self.bands: tuple[str, ...] = self.spec.bands
         self.network, self.device = network, device
-        self.halo: int = int(network.radius) + self.spec.halo
+        #: clear pixels this close (metres) to the network's cloud become THIN_CLOUD (0: none)
+        self.cloud_buffer: float = float(item.get("cloud_buffer_m", 0.0))
+        self.halo: int = (int(network.radius) + self.spec.halo
+                          + math.ceil(self.cloud_buffer / FINEST_RESOLUTION))
         self.shadows = shadows or item.get("shadows", "network")
         if self.shadows not in SHADOW_MODES:
             raise ValueError(f"shadows must be one of {', '.join(SHADOW_MODES)}, got {self.shadows!r}")
@@ -72,6 +94,7 @@ class CNNMasker:
             probabilities[MaskClass.NO_DATA] = invalid
             np.copyto(probabilities[1:], np.float32(0), where=invalid)
         classes[invalid] = MaskClass.NO_DATA
+        buffer_clouds(classes, round(self.cloud_buffer / block.resolution))
         layers = {"potential_shadow": potential_shadow(block.bands, block.level)} if self.tile_layers else {}
         return BlockPrediction(probabilities, classes, layers)
 

