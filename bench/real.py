@@ -2,6 +2,7 @@
 
     python bench/real.py run [--candidates ENTRY.json ...] [--buffers 40,80]   # bench/cache/real/real.json
     python bench/real.py report                                                # bench/real.md from it
+    python bench/real.py record        # the shipped networks' figures into their registry entries
 
 Every method is called the way a user calls it, ``s2mask.classify(bands, level=...)``, with CLOUD and
 THIN_CLOUD counted as cloud; the peers are given the same bands:
@@ -81,8 +82,10 @@ def _peer(function) -> Method:
     return run
 
 
-def methods_for(level: str, available: tuple[str, ...], candidates: list[Path]) -> dict[str, tuple[Method, tuple]]:
-    """Name -> (method, the bands it is given) for a scene of ``level`` with ``available`` bands."""
+def methods_for(level: str, available: tuple[str, ...], candidates: list[Path],
+                only_candidates: bool = False) -> dict[str, tuple[Method, tuple]]:
+    """Name -> (method, the bands it is given) for a scene of ``level`` with ``available`` bands (the
+    candidates alone with ``only_candidates``)."""
     from s2mask.bands import ALL_BANDS
     from s2mask.errors import S2MaskError
     from s2mask.models import choose_entry, masker_from_file, read_entry_file
@@ -90,7 +93,7 @@ def methods_for(level: str, available: tuple[str, ...], candidates: list[Path]) 
 
     peers = available_peers()
     methods: dict[str, tuple[Method, tuple]] = {}
-    for subset in band_sets(available):
+    for subset in () if only_candidates else band_sets(available):
         try:
             entry = choose_entry("cnn2d", level, subset)
         except S2MaskError:
@@ -100,7 +103,7 @@ def methods_for(level: str, available: tuple[str, ...], candidates: list[Path]) 
         methods[f"rules, {len(subset)} bands"] = (_classify(model="physics"), subset)
         if "ukis-csmask" in peers and len(subset) in (4, 6):
             methods[f"ukis-csmask {len(subset)}b {level}"] = (_peer(ukis_classes), subset)
-    if "s2cloudless" in peers and level == "L1C" and set(ALL_BANDS) <= set(available):
+    if "s2cloudless" in peers and level == "L1C" and set(ALL_BANDS) <= set(available) and not only_candidates:
         methods["s2cloudless"] = (_peer(s2cloudless_classes), ALL_BANDS)
     for path in candidates:
         item, _ = read_entry_file(path)
@@ -194,18 +197,17 @@ def run(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     results: dict = {"load_before": load_average(), "suites": {}}
     for title, chips in zip(HUMAN_SUITES, (oncloudn_labelled(), course_chips())):
-        methods = methods_for("L2A", BANDS_10M, args.candidates)
+        methods = methods_for("L2A", BANDS_10M, args.candidates, args.only_candidates)
         results["suites"][title] = {mode: score_chips(chips, methods, factor, declared, args.buffers)
                                     for mode, (factor, declared) in MODES.items()}
     # L1C proxy: the same chips brought to top-of-atmosphere reflectance through the simulator's atmosphere
     # (s2mask.train.scenes.as_level), for the L1C 4-band networks, rules and peer
     proxy = [replace(chip, scene=as_level(chip.scene, "L1C")) for chip in oncloudn_labelled() + course_chips()]
-    results["suites"][PROXY_SUITE] = {mode: score_chips(proxy, methods_for("L1C", BANDS_10M, args.candidates),
-                                                        factor, declared, args.buffers)
-                                      for mode, (factor, declared) in MODES.items() if mode == "10 m"}
+    l1c_methods = methods_for("L1C", BANDS_10M, args.candidates, args.only_candidates)
+    results["suites"][PROXY_SUITE] = {"10 m": score_chips(proxy, l1c_methods, 1, 10, args.buffers)}
     for title, level, chips in _weak_chips():
         scene = chips[0].scene
-        methods = methods_for(level, tuple(scene.bands), args.candidates)
+        methods = methods_for(level, tuple(scene.bands), args.candidates, args.only_candidates)
         results["suites"][title] = {f"{scene.resolution:g} m": score_chips(chips, methods,
                                                                            declared=int(scene.resolution))}
     results["load_after"] = load_average()
@@ -283,23 +285,51 @@ def report(args: argparse.Namespace) -> None:
         lines += _human_pooled(suites, mode)
     for title, by_mode in suites.items():
         for mode, by_method in by_mode.items():
-            lines += [f"## {title}, classified at {mode}\n", *_suite_table(by_method), ""]
+            if by_method:
+                lines += [f"## {title}, classified at {mode}\n", *_suite_table(by_method), ""]
     REPORT.write_text("\n".join(lines) + "\n")
     print(f"written {REPORT}")
 
 
+def record(args: argparse.Namespace) -> None:
+    """Write each shipped network's pooled figures on the human labels into its registry entry
+    (``real_benchmark``), beside those of the rules given the same bands; the weights README shows them."""
+    from s2mask import weights
+
+    suites = json.loads((OUT / "real.json").read_text())["suites"]
+    for item in weights.entries("mask"):
+        figures = {}
+        for mode in MODES:
+            merged: dict[str, dict] = {}
+            for title in HUMAN_SUITES + (PROXY_SUITE,):
+                for method, per_chip in suites.get(title, {}).get(mode, {}).items():
+                    level = "L1C" if title == PROXY_SUITE else "L2A"
+                    if level in item["levels"]:
+                        merged.setdefault(method, {}).update(per_chip)
+            rules = f"rules, {len(item['bands'])} bands"
+            if item["name"] in merged and rules in merged:
+                figures[mode] = {"cloud_iou": round(pooled(merged[item["name"]])["iou"], 4),
+                                 "rules_cloud_iou": round(pooled(merged[rules])["iou"], 4),
+                                 "chips": len(merged[item["name"]])}
+        if figures:
+            weights.register({**item, "real_benchmark": figures})
+            print(item["name"], figures)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("task", choices=("run", "report"))
+    parser.add_argument("task", choices=("run", "report", "record"))
     parser.add_argument("--candidates", nargs="*", type=Path, default=[], metavar="ENTRY",
                         help="scratch entries (<name>.json of s2mask train) scored beside the shipped networks")
+    parser.add_argument("--only-candidates", action="store_true",
+                        help="score the candidates alone (quick selection runs; the report then lacks the rest)")
     parser.add_argument("--output", help="file name under bench/cache/real (run; default real.json)")
     parser.add_argument("--buffers", type=lambda text: tuple(float(v) for v in text.split(",")), default=(),
                         metavar="40,80", help="also score every method on the human labels with its clouds "
                                               "buffered by each of these distances (metres)")
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
-    {"run": run, "report": report}[args.task](args)
+    {"run": run, "report": report, "record": record}[args.task](args)
 
 
 if __name__ == "__main__":

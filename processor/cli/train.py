@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='JSON object of architecture arguments, e.g. \'{"width": 24, "context": 12}\'')
     parser.add_argument("--no-class-weights", action="store_true",
                         help="plain cross-entropy (the patch draws still balance the classes)")
+    parser.add_argument("--class-balance", type=float, default=0.0,
+                        help="patch centres drawn per class in proportion to its pixels to this power: 0 (default) "
+                             "uniformly over the classes, 1 as common as each class is")
     parser.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing (default 0)")
     parser.add_argument("--gain-jitter", type=float, default=0.0,
                         help="std of the log of a random per-band gain applied to each patch (default 0: none)")
@@ -106,10 +109,10 @@ def main(args: argparse.Namespace) -> int:
 
     if min(args.epochs, args.steps, args.batch_size, args.patch) < 1:
         raise ParameterError("epochs, steps, batch size and patch must be positive")
-    if not 0 <= args.label_smoothing < 1 or min(args.gain_jitter, args.consistency, args.distillation,
-                                                 args.spectral_variety) < 0:
-        raise ParameterError("label smoothing must be in [0, 1), gain jitter, consistency, distillation and "
-                             "spectral variety non-negative")
+    if not 0 <= args.label_smoothing < 1 or min(args.class_balance, args.gain_jitter, args.consistency,
+                                                 args.distillation, args.spectral_variety) < 0:
+        raise ParameterError("label smoothing must be in [0, 1), class balance, gain jitter, consistency, "
+                             "distillation and spectral variety non-negative")
     set_threads(args.threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
     levels = LEVELS[args.level]
@@ -126,7 +129,8 @@ def main(args: argparse.Namespace) -> int:
                             selection=SelectionOptions(args.strategy, teacher_agreement=args.teacher_agreement),
                             epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch_size,
                             patch=args.patch, learning_rate=args.learning_rate,
-                            class_weighting=not args.no_class_weights, label_smoothing=args.label_smoothing,
+                            class_weighting=not args.no_class_weights, class_balance=args.class_balance,
+                            label_smoothing=args.label_smoothing,
                             gain_jitter=args.gain_jitter, consistency=args.consistency,
                             distill_from=tuple(str(path) for path in args.distill_from),
                             distillation=args.distillation, seed=args.seed)

@@ -3,8 +3,9 @@
 Each scene becomes a normalised feature stack (:func:`s2mask.models.features.feature_stack`) padded
 by the network's radius (by replication, as inference pads the image edge) and a target map holding
 the network's class index (0..5) on selected pixels and :data:`IGNORE` elsewhere. A patch is drawn
-around a selected pixel: first a class, uniformly among the classes present (class balancing), then a
-pixel of that class, real scenes weighted up; the eight flips and rotations augment it. Soft targets
+around a selected pixel: first a class, with a probability proportional to its selected pixels raised
+to ``class_balance`` (0: uniformly among the classes present, full class balancing; 1: as common as the
+class is), then a pixel of that class, real scenes weighted up; the eight flips and rotations augment it. Soft targets
 (class probabilities of an ensemble, for distillation) travel with the patch when given.
 :func:`jitter_gains` multiplies each band of a batch by its own random gain, as a calibration error
 or a different atmosphere would (the consistency term of the trainer compares the two views).
@@ -62,7 +63,7 @@ class PatchSampler:
     """Draws (inputs, targets) batches of ``patch`` x ``patch`` output pixels from labelled scenes."""
 
     def __init__(self, scenes: Sequence[LabelledScene], selections: Sequence[np.ndarray], spec: FeatureSpec,
-                 radius: int, patch: int, soft: Sequence[np.ndarray] | None = None):
+                 radius: int, patch: int, soft: Sequence[np.ndarray] | None = None, class_balance: float = 0.0):
         self.radius, self.patch = radius, patch
         self.inputs, self.targets = [], []
         self.soft: list[np.ndarray] | None = None if soft is None else []
@@ -90,6 +91,8 @@ class PatchSampler:
                                    np.cumsum(weights) / weights.sum()))
         if not self.pools:
             raise ValueError("no selected pixel to train on")
+        sizes = np.array([pool[1].size for pool in self.pools], dtype=np.float64) ** class_balance
+        self.class_draws = np.cumsum(sizes) / sizes.sum() if class_balance else None
 
     def class_counts(self) -> np.ndarray:
         """Selected pixels per network class over all scenes."""
@@ -108,7 +111,11 @@ class PatchSampler:
         soft = None if self.soft is None else np.empty((size, len(OUTPUT_CLASSES), self.patch, self.patch),
                                                        dtype=np.float32)
         for i in range(size):
-            scenes, flats, cumulative = self.pools[rng.integers(len(self.pools))]
+            if self.class_draws is None:  # uniform: the draw of the recipes before class_balance existed
+                pool = int(rng.integers(len(self.pools)))
+            else:
+                pool = min(int(np.searchsorted(self.class_draws, rng.random())), len(self.pools) - 1)
+            scenes, flats, cumulative = self.pools[pool]
             pick = min(int(np.searchsorted(cumulative, rng.random())), flats.size - 1)
             scene = scenes[pick]
             height, width = self.targets[scene].shape

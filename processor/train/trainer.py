@@ -56,6 +56,8 @@ class TrainingConfig:
     #: weight the loss by the inverse square root of each class's selected pixels (on top of the
     #: class-balanced patch draws), or not
     class_weighting: bool = True
+    #: patch centres: classes drawn in proportion to their selected pixels to this power (0: uniformly)
+    class_balance: float = 0.0
     label_smoothing: float = 0.0
     #: standard deviation of the log of the per-band gain applied to every patch (0: none)
     gain_jitter: float = 0.0
@@ -151,7 +153,7 @@ def train(config: TrainingConfig, training: Sequence[LabelledScene], validation:
         soft = [ensemble_probabilities(scene, members) for scene in training]
         log(f"soft targets: mean of {len(members)} networks ({', '.join(m.name for m in members)}), "
             f"weight {config.distillation:g}")
-    sampler = PatchSampler(training, selections, spec, network.radius, config.patch, soft)
+    sampler = PatchSampler(training, selections, spec, network.radius, config.patch, soft, config.class_balance)
     counts = sampler.class_counts()
     kept = sum(int(s.sum()) for s in selections) / max(1, sum(int(scene.valid.sum()) for scene in training))
     log(f"{config.architecture} {count_parameters(network)} parameters, radius {network.radius}; "
