@@ -340,7 +340,7 @@ def speed(args: argparse.Namespace) -> None:
     halo; features, normalisation, network, softmax and argmax), and of the peers on the same core."""
     from s2mask.bands import L2A_BANDS, REDUCED_BANDS
     from s2mask.errors import S2MaskError
-    from s2mask.masker import BlockInput, PhysicsMasker
+    from s2mask.masking import BlockInput, PhysicsMasker
     from s2mask.models import load_masker
     from s2mask.sim.clouds import cloudy_scene
     from s2mask.train.peers import s2cloudless_classes, ukis_classes

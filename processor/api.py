@@ -20,7 +20,7 @@ from .bands import band_index
 from .classes import N_CLASSES, MaskClass
 from .errors import MissingBandError, ParameterError
 from .grid import Grid, iter_blocks
-from .masker import BlockInput, Masker, TileGeometry, decode, select_masker
+from .masking import BlockInput, Masker, TileGeometry, decode, select_masker
 
 #: Output pixels per block edge (plus the network's halo on each side).
 BLOCK_SIZE = 1024
@@ -70,7 +70,7 @@ def classify(bands: Mapping[str, np.ndarray], level: str = "L1C", model: str | N
     skipped. ``elevation`` (metres) feeds the terrain features. With ``probabilities=True`` returns
     ``(classes, probabilities)``, the latter float32 (7, H, W) summing to 1 per pixel. ``device``,
     ``threads`` and ``precision`` are those of :class:`~s2mask.params.ProcessingParameters`. ``masker``
-    replaces the model by your own :class:`~s2mask.masker.Masker`.
+    replaces the model by your own :class:`~s2mask.masking.Masker`.
     """
     checked = _checked_bands(bands)
     level = str(level).upper()

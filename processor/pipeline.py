@@ -27,7 +27,7 @@ from .grid import Block, Grid, Window, count_blocks, iter_blocks
 from .io.raster import cache_mb, gdal_config
 from .io.safe import Product, open_product
 from .io.writers import OutputOptions, RunInfo, RunOutputs
-from .masker import Masker, TileGeometry, block_angles, predict_block, require_bands, select_masker
+from .masking import Masker, TileGeometry, block_angles, predict_block, require_bands, select_masker
 from .params import ProcessingParameters
 
 Progress = Callable[[int, int], None]
@@ -245,7 +245,7 @@ def run(product: str | Path | Product, output_dir: str | Path = ".", params: Pro
 
     ``params`` (or keyword overrides of :class:`ProcessingParameters` fields) select resolution, model,
     outputs and performance settings; ``masker`` replaces the model by your own (see
-    :class:`~s2mask.masker.Masker`). Returns the output paths by kind and the report. Any failure leaves
+    :class:`~s2mask.masking.Masker`). Returns the output paths by kind and the report. Any failure leaves
     no output of this run behind and raises an :class:`~s2mask.errors.S2MaskError`.
     """
     params = replace(params, **overrides) if params is not None else ProcessingParameters.from_mapping(overrides)
@@ -274,7 +274,7 @@ def band_workers(params: ProcessingParameters) -> int:
 
 
 def select_masker_warming_up(product: Product, grid: Grid, params: ProcessingParameters) -> Masker:
-    """:func:`~s2mask.masker.select_masker` while the first block's bands decode into GDAL's block cache
+    """:func:`~s2mask.masking.select_masker` while the first block's bands decode into GDAL's block cache
     in a background thread: loading a CNN (importing torch) takes about a second that the first read then
     no longer waits for. Only that thread touches the product meanwhile; leaving the executor waits for
     it, and a band that fails to decode fails again, with its message, when the blocks are read."""

@@ -18,7 +18,7 @@ from s2mask.errors import ParameterError
 from s2mask.grid import Window
 from s2mask.io.dimap import CLASS_BAND, MASK_TRANSPARENCY, mask_name, probability_band
 from s2mask.io.geotiff import PROBABILITY_NODATA
-from s2mask.masker import TileGeometry
+from s2mask.masking import TileGeometry
 from s2mask.snap.descriptor import PROBABILITY_BANDS, SOURCE_NAME, processing_parameters, snap_parameters
 from s2mask.snap.engine import TileComputer
 from s2mask.snap.source import ANGLE_BANDS, GridSource, Raster, level_of, tile_geometry

@@ -56,7 +56,7 @@ def test_the_shipped_cnn_stays_close_to_the_physics_classifier_that_taught_it(sc
 
 def test_six_bands_pick_the_reduced_model_and_fewer_are_refused(scene):
     bands = scene_bands(scene, "L1C", REDUCED_BANDS)
-    from s2mask.masker import select_masker
+    from s2mask.masking import select_masker
 
     assert select_masker("cnn", "L1C", tuple(bands)).bands == REDUCED_BANDS
     assert s2mask.classify(bands, "L1C").shape == (180, 180)

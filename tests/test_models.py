@@ -7,7 +7,7 @@ import torch
 from s2mask import weights
 from s2mask.bands import ALL_BANDS, L2A_BANDS, REDUCED_BANDS
 from s2mask.errors import MissingBandError, ModelError
-from s2mask.masker import BlockPrediction, decode, predict_block
+from s2mask.masking import BlockPrediction, decode, predict_block
 from s2mask.models import choose_entry, load_masker, load_network
 from s2mask.models.features import FeatureSpec, feature_stack, incidence_cosine
 from s2mask.models.fused import fusable

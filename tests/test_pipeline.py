@@ -9,7 +9,7 @@ from osgeo import gdal
 from scipy import ndimage
 
 from s2mask.classes import N_CLASSES, MaskClass
-from s2mask.masker import BlockInput, BlockPrediction
+from s2mask.masking import BlockInput, BlockPrediction
 from s2mask.pipeline import run
 
 

@@ -8,7 +8,7 @@ import pytest
 from s2mask.bands import ALL_BANDS, L2A_BANDS
 from s2mask.grid import Window, iter_blocks
 from s2mask.io.safe import dn_to_reflectance, open_product
-from s2mask.masker import BLOCK_ANGLES
+from s2mask.masking import BLOCK_ANGLES
 from s2mask.resample import downsample_mean
 from s2mask.sim.safe import to_dn, write_jp2
 

@@ -16,7 +16,7 @@ from snapstub.products import reader_product, resampled_product
 
 from s2mask.classes import CLASS_TABLE, N_CLASSES, MaskClass
 from s2mask.errors import ParameterError
-from s2mask.masker import BlockInput, BlockPrediction
+from s2mask.masking import BlockInput, BlockPrediction
 from s2mask.pipeline import run
 from s2mask.sim.clouds import cloudy_scene
 from s2mask.sim.safe import write_product

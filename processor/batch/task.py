@@ -26,7 +26,7 @@ from ..errors import ProductIOError, S2MaskError
 from ..io.atomic import staging_folders
 from ..io.safe import open_product
 from ..io.writers import output_names
-from ..masker import Masker
+from ..masking import Masker
 from ..params import ProcessingParameters
 from ..pipeline import run
 from .inputs import product_name

@@ -21,7 +21,7 @@ from scipy import ndimage
 from ..bands import NATIVE_RESOLUTION, RESOLUTIONS, sort_bands
 from ..errors import MissingBandError, ParameterError, ProductFormatError
 from ..grid import Grid, Window
-from ..masker import BLOCK_ANGLES
+from ..masking import BLOCK_ANGLES
 from ..resample import coarse_window_for, downsample_mean, upsample_margin, upsample_window
 from . import qi_masks
 from .location import SafeLocation

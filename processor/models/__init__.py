@@ -1,6 +1,6 @@
 """Mask CNNs trained on physics-supervised labels: the networks, their features, the shipped weights.
 
-:func:`load_masker` turns a model name into a :class:`~s2mask.masker.Masker` for a product's level and
+:func:`load_masker` turns a model name into a :class:`~s2mask.masking.Masker` for a product's level and
 bands: ``"auto"``/``"cnn"`` the default family (CNN2D), ``"cnn1d"``/``"cnn2d"``/``"cnn3d"`` a family,
 or the name of one registry entry. Within a family the entry for the level with the most bands that
 the input has wins: the full L1C or L2A model, else that level's reduced-band model (B2 B3 B4 B8 B11 B12).
@@ -19,7 +19,7 @@ import torch
 from .. import weights
 from ..errors import MissingBandError, ModelError
 from ..inference import select_device, select_dtype, set_threads
-from ..masker import Masker
+from ..masking import Masker
 from .features import FeatureSpec
 from .masker import CNNMasker
 from .networks import FAMILIES, OUTPUT_CLASSES, build_network
@@ -135,7 +135,7 @@ def load_masker(model: str, level: str, available_bands: tuple[str, ...], device
     except (MissingBandError, ModelError):
         if model != "auto":
             raise
-        from ..masker import PhysicsMasker
+        from ..masking import PhysicsMasker
 
         return PhysicsMasker(level, available_bands)
     return CNNMasker(item, _cached_network(item["name"], torch_device, dtype), torch_device, shadows)

@@ -1,4 +1,4 @@
-"""A shipped mask network as a :class:`~s2mask.masker.Masker`: features, tiled inference, shadows.
+"""A shipped mask network as a :class:`~s2mask.masking.Masker`: features, tiled inference, shadows.
 
 A CNN sees a few hundred metres around each pixel; the shadow of a cloud 1-3 km high falls 1-4 km
 away. Entries of the registry whose ``shadows`` is ``"network+geometry"`` therefore keep a dark-pixel
@@ -17,7 +17,7 @@ import torch
 
 from ..classes import N_CLASSES, MaskClass
 from ..inference import predict
-from ..masker import BlockInput, BlockPrediction, TileGeometry
+from ..masking import BlockInput, BlockPrediction, TileGeometry
 from .features import FeatureSpec, feature_stack
 
 SHADOW_MODES = ("network", "network+geometry")

@@ -12,7 +12,7 @@ may finish with a whole-tile step (the physics model projects cloud shadows acro
   GPF serialises Python tile calls anyway (shared/snap.md section 1.1).
 
 Either way the bands come through :func:`s2mask.pipeline.read_bands` and the prediction through
-:func:`s2mask.masker.predict_block`, the functions ``s2mask run`` uses.
+:func:`s2mask.masking.predict_block`, the functions ``s2mask run`` uses.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ..classes import MaskClass
 from ..grid import Grid, Window
 from ..io.geotiff import PROBABILITY_NODATA
 from ..io.writers import encode_probabilities
-from ..masker import Masker, TileGeometry, block_angles, predict_block, require_bands, select_masker
+from ..masking import Masker, TileGeometry, block_angles, predict_block, require_bands, select_masker
 from ..params import ProcessingParameters
 from ..pipeline import TileLayers, read_bands, stream_blocks
 from .source import GridSource

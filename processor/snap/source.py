@@ -21,7 +21,7 @@ from ..errors import MissingBandError, ParameterError, ProductFormatError
 from ..grid import Grid, Window
 from ..io.safe import angle_on_grid, mean_angle
 from ..io.tile_mtd import AngleGrid
-from ..masker import BLOCK_ANGLES, TileGeometry
+from ..masking import BLOCK_ANGLES, TileGeometry
 from ..resample import coarse_window_for, downsample_mean, upsample_margin, upsample_window
 
 Fetch = Callable[[str, Window], np.ndarray]
