@@ -98,7 +98,7 @@ def _methods(level: str, bands: tuple[str, ...]) -> dict[str, tuple[object, tupl
             continue
         for shadows in ("network", "network+geometry"):
             try:
-                masker = load_masker("cnn2d", level, subset, device="cpu", threads=THREADS, shadows=shadows)
+                masker = load_masker("cnn2d", level=level, bands=subset, device="cpu", threads=THREADS, shadows=shadows)
             except S2MaskError:
                 continue
             methods[f"{label} [{shadows}]"] = (masker, subset)
@@ -232,7 +232,7 @@ def margins(args: argparse.Namespace) -> None:
 
     def pairs(level: str, bands: tuple[str, ...]) -> dict[str, tuple]:
         """Label -> (shipped CNN2D, the rules), each given the same bands: all of them, and six."""
-        return {label: ((load_masker("cnn2d", level, subset, device="cpu", threads=THREADS), subset),
+        return {label: ((load_masker("cnn2d", level=level, bands=subset, device="cpu", threads=THREADS), subset),
                         ("physics", subset))
                 for label, subset in (("cnn2d", bands), ("cnn2d 6-band", REDUCED_BANDS))}
 
@@ -340,8 +340,9 @@ def speed(args: argparse.Namespace) -> None:
     halo; features, normalisation, network, softmax and argmax), and of the peers on the same core."""
     from s2mask.bands import L2A_BANDS, REDUCED_BANDS
     from s2mask.errors import S2MaskError
-    from s2mask.masking import BlockInput, PhysicsMasker
+    from s2mask.masking import BlockInput
     from s2mask.models import load_masker
+    from s2mask.physics import PhysicsMasker
     from s2mask.sim.clouds import cloudy_scene
     from s2mask.train.peers import s2cloudless_classes, ukis_classes
 
@@ -355,7 +356,8 @@ def speed(args: argparse.Namespace) -> None:
                                ("cnn2d 6-band L1C", "L1C", REDUCED_BANDS), ("cnn2d 6-band L2A", "L2A", REDUCED_BANDS)):
         for precision in ("auto", "float32"):  # auto: bfloat16 where the CPU computes it in hardware
             try:
-                masker = load_masker("cnn2d", level, bands, "cpu", THREADS, "network", precision)
+                masker = load_masker("cnn2d", level=level, bands=bands, device="cpu", threads=THREADS,
+                                     shadows="network", precision=precision)
             except S2MaskError as err:
                 print(f"{name}: {err}")
                 break

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 import numpy as np
 
 from .bands import band_index
+from .choice import select_masker
 from .classes import N_CLASSES, MaskClass
 from .errors import MissingBandError, ParameterError
 from .grid import Grid, iter_blocks
-from .masking import BlockInput, Masker, TileGeometry, decode, select_masker
+from .masking import BlockInput, Masker, TileGeometry, decode
 
 #: Output pixels per block edge (plus the network's halo on each side).
 BLOCK_SIZE = 1024
@@ -76,7 +77,8 @@ def classify(bands: Mapping[str, np.ndarray], level: str = "L1C", model: str | N
     level = str(level).upper()
     if level not in ("L1C", "L2A"):
         raise ParameterError(f"level must be 'L1C' or 'L2A', got {level!r}")
-    masker = masker or select_masker(model or "cnn", level, tuple(checked), device, threads, precision)
+    masker = masker or select_masker(model or "cnn", level=level, bands=tuple(checked), device=device,
+                                     threads=threads, precision=precision)
     shape = next(iter(checked.values())).shape
     angles = {"sun_zenith": _per_pixel(sun_zenith, shape, 40.0), "sun_azimuth": _per_pixel(sun_azimuth, shape, 150.0),
               "view_zenith": _per_pixel(view_zenith, shape, 0.0), "view_azimuth": _per_pixel(view_azimuth, shape, 0.0)}

@@ -1,8 +1,9 @@
-"""What the pipeline asks of a masking model, and the choice of model for a product.
+"""What the pipeline asks of a masking model: the masking vocabulary below every masker.
 
 A masker turns one block of bands (plus illumination) into class probabilities. Most work is local;
 a masker may also keep compact whole-tile layers and finish with a whole-tile step (the physics model
-projects cloud shadows there). ``select_masker`` picks the model for a product and its bands.
+projects cloud shadows there). The maskers themselves live in :mod:`s2mask.physics.masker` and
+:mod:`s2mask.models.masker`; :func:`s2mask.choice.select_masker` picks one for a product and its bands.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .classes import N_CLASSES, MaskClass
+from .classes import N_CLASSES
 from .errors import MissingBandError, ModelError
 
 #: The per-pixel angles (degrees) a block can come with.
@@ -109,67 +110,6 @@ def decode(prediction: BlockPrediction, valid: np.ndarray) -> np.ndarray:
         classes = np.argmax(prediction.probabilities, axis=0).astype(np.uint8)
     classes = np.where(valid, classes, 0).astype(np.uint8)
     return classes
-
-
-class PhysicsMasker:
-    """The rule-based classifier of :mod:`s2mask.physics` as a masker: spectral tests per block, then
-    geometric cloud shadows over the whole tile."""
-
-    model_id = "physics"
-    tile_layers = ("potential_shadow",)
-    angles: tuple[str, ...] = ()
-
-    def __init__(self, level: str, available_bands: tuple[str, ...]):
-        from .physics import SPECTRAL_HALO
-
-        self.level = level
-        self.bands = tuple(available_bands)
-        self.halo = SPECTRAL_HALO
-        self.notes: set[str] = set()
-
-    def predict(self, block: BlockInput) -> BlockPrediction:
-        from .physics import spectral_pass
-
-        result = spectral_pass(block.bands, block.level)
-        self.notes.update(result.skipped_tests)
-        return BlockPrediction(result.probabilities, result.classes,
-                               {"potential_shadow": np.asarray(result.potential_shadow)})
-
-    def finish(self, classes: np.ndarray, layers: Mapping[str, np.ndarray], geometry: TileGeometry) -> np.ndarray:
-        from .physics import shadow_pass
-
-        return shadow_pass(classes, layers["potential_shadow"], sun_zenith=geometry.sun_zenith,
-                           sun_azimuth=geometry.sun_azimuth, view_zenith=geometry.view_zenith,
-                           view_azimuth=geometry.view_azimuth, resolution=geometry.resolution)
-
-    def finish_probabilities(self, percent: np.ndarray, classes: np.ndarray,
-                             layers: Mapping[str, np.ndarray]) -> None:
-        """Give the shadows found by :meth:`finish` their confidence in the stored probabilities
-        (uint8 per cent of classes 1..6, modified in place on the shadow pixels only)."""
-        from .physics import add_shadow_probabilities
-
-        shadow = classes == MaskClass.CLOUD_SHADOW
-        if not shadow.any():
-            return
-        stored = percent[:, shadow].astype(np.float32) / 100
-        full = np.concatenate([np.zeros((1, stored.shape[1]), np.float32), stored])
-        add_shadow_probabilities(full, classes[shadow], layers["potential_shadow"][shadow])
-        percent[:, shadow] = np.round(full[1:] * 100).astype(np.uint8)
-
-
-def select_masker(model: str, level: str, available_bands: tuple[str, ...], device: str = "auto",
-                  threads: int = 0, precision: str = "auto") -> Masker:
-    """The masker for ``model`` ("auto", "physics" or a CNN name) on a product of ``level`` with these
-    bands; a CNN computes in ``precision`` (``ProcessingParameters.precision``)."""
-    if model == "physics":
-        return PhysicsMasker(level, available_bands)
-    try:
-        from .models import load_masker
-    except ImportError as err:
-        if model != "auto":
-            raise ModelError(f"model {model!r} needs the CNN models, which are not available ({err})") from err
-        return PhysicsMasker(level, available_bands)
-    return load_masker(model, level, available_bands, device=device, threads=threads, precision=precision)
 
 
 def require_bands(needed: tuple[str, ...], available: tuple[str, ...], model_id: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .bands import BANDS_10M, BANDS_20M
+from .choice import select_masker
 from .classes import N_CLASSES, MaskClass
 from .cores import available_cores
 from .errors import NoValidDataError
@@ -27,7 +28,7 @@ from .grid import Block, Grid, Window, count_blocks, iter_blocks
 from .io.raster import cache_mb, gdal_config
 from .io.safe import Product, open_product
 from .io.writers import OutputOptions, RunInfo, RunOutputs
-from .masking import Masker, TileGeometry, block_angles, predict_block, require_bands, select_masker
+from .masking import Masker, TileGeometry, block_angles, predict_block, require_bands
 from .params import ProcessingParameters
 
 Progress = Callable[[int, int], None]
@@ -274,17 +275,18 @@ def band_workers(params: ProcessingParameters) -> int:
 
 
 def select_masker_warming_up(product: Product, grid: Grid, params: ProcessingParameters) -> Masker:
-    """:func:`~s2mask.masking.select_masker` while the first block's bands decode into GDAL's block cache
+    """:func:`~s2mask.choice.select_masker` while the first block's bands decode into GDAL's block cache
     in a background thread: loading a CNN (importing torch) takes about a second that the first read then
     no longer waits for. Only that thread touches the product meanwhile; leaving the executor waits for
     it, and a band that fails to decode fails again, with its message, when the blocks are read."""
-    arguments = (params.model, product.level, product.bands, params.device, params.threads, params.precision)
+    arguments = {"level": product.level, "bands": product.bands, "device": params.device,
+                 "threads": params.threads, "precision": params.precision}
     if params.super_resolution:
-        return select_masker(*arguments)
+        return select_masker(params.model, **arguments)
     first = next(iter_blocks(grid, params.block_size, WARM_UP_HALO)).outer
     with ThreadPoolExecutor(1, thread_name_prefix="s2mask-warm-up") as warm_up:
         warm_up.submit(read_bands, product, product.bands, grid, first, params, band_workers(params))
-        return select_masker(*arguments)
+        return select_masker(params.model, **arguments)
 
 
 def _stream_and_write(product: Product, masker: Masker, grid: Grid, params: ProcessingParameters,

@@ -16,7 +16,7 @@ import pytest
 from osgeo import gdal
 
 from s2mask.errors import OutputError, ProductIOError
-from s2mask.masking import PhysicsMasker
+from s2mask.physics import PhysicsMasker
 from s2mask.pipeline import run
 from s2mask.sim.safe import write_product
 

@@ -56,9 +56,9 @@ def test_the_shipped_cnn_stays_close_to_the_physics_classifier_that_taught_it(sc
 
 def test_six_bands_pick_the_reduced_model_and_fewer_are_refused(scene):
     bands = scene_bands(scene, "L1C", REDUCED_BANDS)
-    from s2mask.masking import select_masker
+    from s2mask.choice import select_masker
 
-    assert select_masker("cnn", "L1C", tuple(bands)).bands == REDUCED_BANDS
+    assert select_masker("cnn", level="L1C", bands=tuple(bands)).bands == REDUCED_BANDS
     assert s2mask.classify(bands, "L1C").shape == (180, 180)
     del bands["B11"]
     with pytest.raises(MissingBandError, match="B11"):

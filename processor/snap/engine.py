@@ -22,11 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..choice import select_masker
 from ..classes import MaskClass
 from ..grid import Grid, Window
 from ..io.geotiff import PROBABILITY_NODATA
 from ..io.writers import encode_probabilities
-from ..masking import Masker, TileGeometry, block_angles, predict_block, require_bands, select_masker
+from ..masking import Masker, TileGeometry, block_angles, predict_block, require_bands
 from ..params import ProcessingParameters
 from ..pipeline import TileLayers, read_bands, stream_blocks
 from .source import GridSource
@@ -57,8 +58,9 @@ class TileComputer:
         self.probabilities = probabilities
         if params.super_resolution:
             source.require_native_grids()
-        self.masker = masker or select_masker(params.model, source.level, source.bands, params.device,
-                                              params.threads, params.precision)
+        self.masker = masker or select_masker(params.model, level=source.level, bands=source.bands,
+                                              device=params.device, threads=params.threads,
+                                              precision=params.precision)
         require_bands(self.masker.bands, source.bands, self.masker.model_id)
         self.halo = self.masker.halo
         if params.super_resolution:

@@ -40,6 +40,17 @@ def entries(kind: str) -> list[dict[str, Any]]:
     return [item for item in load_registry() if item["kind"] == kind]
 
 
+def family(item: dict[str, Any]) -> str:
+    """The network family of a mask entry, the name users choose it by: its architecture in lower case
+    (``CNN2D`` -> ``cnn2d``)."""
+    return item["architecture"].lower()
+
+
+def mask_families() -> tuple[str, ...]:
+    """The families of the shipped mask networks, in registry order: a family without weights is no choice."""
+    return tuple(dict.fromkeys(family(item) for item in entries("mask")))
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
