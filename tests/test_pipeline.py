@@ -131,7 +131,7 @@ class RecordingSource:
 def test_blocks_come_in_order_with_their_own_bands_whether_prefetched_or_not(prefetch):
     from s2mask.grid import Grid
     from s2mask.params import ProcessingParameters
-    from s2mask.pipeline import blocks_with_bands
+    from s2mask.stream import blocks_with_bands
 
     grid = Grid("", 0.0, 0.0, 20.0, width=400, height=300)
     source = RecordingSource()
@@ -146,7 +146,7 @@ def test_blocks_come_in_order_with_their_own_bands_whether_prefetched_or_not(pre
 def test_a_read_failing_in_the_prefetch_thread_reaches_the_caller():
     from s2mask.grid import Grid
     from s2mask.params import ProcessingParameters
-    from s2mask.pipeline import blocks_with_bands
+    from s2mask.stream import blocks_with_bands
 
     grid = Grid("", 0.0, 0.0, 20.0, width=300, height=300)
     with pytest.raises(OSError, match="cannot decode rows 128-"):
@@ -186,7 +186,7 @@ class BandSource(RecordingSource):
 def test_bands_read_side_by_side_equal_bands_read_in_turn_and_a_failure_waits_for_the_rest():
     from s2mask.grid import Grid, Window
     from s2mask.params import ProcessingParameters
-    from s2mask.pipeline import read_bands
+    from s2mask.stream import read_bands
 
     grid = Grid("", 0.0, 0.0, 20.0, width=64, height=48)
     window, params = Window(8, 4, 20, 30), ProcessingParameters()

@@ -11,7 +11,7 @@ may finish with a whole-tile step (the physics model projects cloud shadows acro
   compact uint8 layers that later tile calls cut from. That first call takes the whole processing time;
   GPF serialises Python tile calls anyway (shared/snap.md section 1.1).
 
-Either way the bands come through :func:`s2mask.pipeline.read_bands` and the prediction through
+Either way the bands come through :func:`s2mask.stream.read_bands` and the prediction through
 :func:`s2mask.masking.predict_block`, the functions ``s2mask run`` uses.
 """
 
@@ -29,7 +29,7 @@ from ..io.geotiff import PROBABILITY_NODATA
 from ..io.writers import encode_probabilities
 from ..masking import Masker, TileGeometry, block_angles, predict_block, require_bands
 from ..params import ProcessingParameters
-from ..pipeline import TileLayers, read_bands, stream_blocks
+from ..stream import TileLayers, read_bands, stream_blocks
 from .source import GridSource
 
 
