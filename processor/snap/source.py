@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..angles import mean_angle
 from ..bands import ALL_BANDS, BANDS_10M
 from ..errors import MissingBandError, ParameterError, ProductFormatError
 from ..grid import Grid, Window
-from ..io.safe import angle_on_grid, mean_angle
+from ..io.safe import angle_on_grid
 from ..io.tile_mtd import AngleGrid
 from ..masking import BLOCK_ANGLES, TileGeometry
 from ..resample import coarse_window_for, downsample_mean, upsample_margin, upsample_window
