@@ -31,9 +31,9 @@ DEFAULT_BATCH = {"cpu": 1, "cuda": 4}
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
-def select_device(device: str = "auto") -> torch.device:
-    """``"auto"`` picks CUDA when a GPU is present, else the CPU; ``"cpu"``/``"cuda"`` as given."""
-    if device == "auto":
+def select_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"`` (or None) picks CUDA when a GPU is present, else the CPU; ``"cpu"``/``"cuda"`` as given."""
+    if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
         raise ParameterError("device 'cuda' was asked for, but torch sees no CUDA GPU")

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from .. import weights
 from ..bands import BANDS_10M, BANDS_20M
 from ..errors import ModelError, ParameterError
+from ..inference import select_device
 from .network import INPUT_SCALE, SPECS, VARIANTS, DSen2, spec_for, weights_name
 
 #: 10 m pixels at a block edge whose bilinear value from the 60 m grid needs the coarse pixel beyond the
@@ -39,16 +40,6 @@ def default_tile(model: DSen2, device: torch.device) -> int:
     if device.type == "cuda":
         return 512
     return 120 if model.width <= VARIANTS["light"]["width"] else 240
-
-
-def select_device(device: str | torch.device | None = None) -> torch.device:
-    """``device`` as a torch device; None picks CUDA when available, else the CPU."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ParameterError(f"unknown torch device {device!r}") from err
 
 
 @lru_cache(maxsize=8)
