@@ -8,12 +8,13 @@ projects cloud shadows there). The maskers themselves live in :mod:`s2mask.physi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from .angles import mean_angle
 from .classes import N_CLASSES
 from .errors import MissingBandError, ModelError
 
@@ -60,6 +61,17 @@ class TileGeometry:
     view_azimuth: float
     resolution: float
 
+    @classmethod
+    def from_means(cls, sun: tuple[float, float], views: Sequence[tuple[float, float]],
+                   resolution: float) -> TileGeometry:
+        """The geometry from the tile's mean sun angle and the mean viewing angle of every band (zenith,
+        azimuth; MTD_TL's ``Mean_Sun_Angle`` and ``Mean_Viewing_Incidence_Angle``): the view is their
+        mean (NaN without any)."""
+        zeniths = [zenith for zenith, _ in views]
+        azimuths = [azimuth for _, azimuth in views]
+        return cls(float(sun[0]), float(sun[1]), mean_angle(zeniths), mean_angle(azimuths, circular=True),
+                   float(resolution))
+
 
 class Masker(Protocol):
     model_id: str
@@ -78,22 +90,25 @@ class Masker(Protocol):
         ...
 
 
-def block_angles(masker: Masker) -> tuple[str, ...]:
+def block_angles(masker: Masker, terrain: bool = False) -> tuple[str, ...]:
     """The per-pixel angles ``masker`` reads: interpolating the ones it ignores cost a CNN run 2 CPU-s
-    on a full tile at 20 m."""
-    return tuple(getattr(masker, "angles", BLOCK_ANGLES))
+    on a full tile at 20 m. With ``terrain`` (blocks come with an elevation) the sun azimuth too: the
+    incidence of the sun on slopes needs it."""
+    names = tuple(getattr(masker, "angles", BLOCK_ANGLES))
+    return names + ("sun_azimuth",) if terrain and "sun_azimuth" not in names else names
 
 
 def predict_block(masker: Masker, bands: Mapping[str, np.ndarray], *, level: str, resolution: int,
-                  probabilities: bool = True, **angles: np.ndarray) -> tuple[np.ndarray, BlockPrediction]:
+                  probabilities: bool = True, elevation: np.ndarray | None = None,
+                  **angles: np.ndarray) -> tuple[np.ndarray, BlockPrediction]:
     """Classes (uint8) and the raw prediction of one block of ``masker.bands`` (float32 reflectance,
-    NaN invalid) with the per-pixel ``angles`` it reads (:func:`block_angles`): the core step shared by
-    ``s2mask run`` and the SNAP operator. A pixel where any band is invalid is NO_DATA. Without
+    NaN invalid) with the per-pixel ``angles`` it reads (:func:`block_angles`) and the ``elevation``
+    when known: the core step of every block. A pixel where any band is invalid is NO_DATA. Without
     ``probabilities`` the masker may leave them out of the prediction."""
     selected = {band: bands[band] for band in masker.bands}
     valid = np.logical_and.reduce([np.isfinite(values) for values in selected.values()])
     inputs = BlockInput(bands=selected, valid=valid, level=level, resolution=resolution,
-                        probabilities=probabilities, **angles)
+                        probabilities=probabilities, elevation=elevation, **angles)
     prediction = masker.predict(inputs)
     return decode(prediction, valid), prediction
 

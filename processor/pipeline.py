@@ -25,7 +25,7 @@ from .io.safe import Product, open_product
 from .io.writers import OutputOptions, RunInfo, RunOutputs
 from .masking import Masker, TileGeometry, require_bands
 from .params import ProcessingParameters
-from .stream import Progress, TileLayers, Timings, read_bands, stream_blocks
+from .stream import Progress, Reading, TileLayers, Timings, read_bands, stream_blocks
 
 QUICKLOOK_BANDS = ("B4", "B3", "B2")
 #: Halo of the first block decoded while the model loads: more than any shipped model's (16); the
@@ -49,10 +49,10 @@ def output_options(params: ProcessingParameters) -> OutputOptions:
                          report="report" in params.outputs)
 
 
-def tile_geometry(product: Product, resolution: int) -> TileGeometry:
-    sun_zenith, sun_azimuth = product.mean_sun_angles
-    view_zenith, view_azimuth = product.mean_view_angles()
-    return TileGeometry(sun_zenith, sun_azimuth, view_zenith, view_azimuth, float(resolution))
+def tile_geometry(product: Product, grid: Grid) -> TileGeometry:
+    """The whole-tile geometry of ``grid`` from the product's mean sun and per-band viewing angles."""
+    views = zip(product.tile.mean_view_zenith.values(), product.tile.mean_view_azimuth.values())
+    return TileGeometry.from_means(product.mean_sun_angles, list(views), grid.resolution)
 
 
 def run_details(product: Product, masker: Masker) -> dict[str, Any]:
@@ -115,7 +115,7 @@ def select_masker_warming_up(product: Product, grid: Grid, params: ProcessingPar
         return select_masker(params.model, **arguments)
     first = next(iter_blocks(grid, params.block_size, WARM_UP_HALO)).outer
     with ThreadPoolExecutor(1, thread_name_prefix="s2mask-warm-up") as warm_up:
-        warm_up.submit(read_bands, product, product.bands, grid, first, params, band_workers(params))
+        warm_up.submit(read_bands, product, product.bands, grid, first, Reading.of(params), band_workers(params))
         return select_masker(params.model, **arguments)
 
 
@@ -131,8 +131,8 @@ def _stream_and_write(product: Product, masker: Masker, grid: Grid, params: Proc
         if outputs.quicklook is not None and all(b in bands for b in QUICKLOOK_BANDS):
             outputs.quicklook.add(window, rgb=np.stack([bands[b][core] for b in QUICKLOOK_BANDS]))
 
-    classes = stream_blocks(product, masker, grid, params, layers,
-                            lambda: tile_geometry(product, params.resolution), reading=reading,
+    classes = stream_blocks(product, masker, grid, layers, lambda: tile_geometry(product, grid),
+                            reading=Reading.of(params), block_size=params.block_size, bands=reading,
                             on_block=add_to_quicklook, progress=progress, timings=timings, prefetch=True,
                             band_workers=band_workers(params))
     if not layers.classes.any():

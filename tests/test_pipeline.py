@@ -130,12 +130,11 @@ class RecordingSource:
 @pytest.mark.parametrize("prefetch", [False, True])
 def test_blocks_come_in_order_with_their_own_bands_whether_prefetched_or_not(prefetch):
     from s2mask.grid import Grid
-    from s2mask.params import ProcessingParameters
-    from s2mask.stream import blocks_with_bands
+    from s2mask.stream import Reading, blocks_with_bands
 
     grid = Grid("", 0.0, 0.0, 20.0, width=400, height=300)
     source = RecordingSource()
-    seen = list(blocks_with_bands(source, ("B2",), grid, ProcessingParameters(block_size=128), 2, prefetch))
+    seen = list(blocks_with_bands(source, ("B2",), grid, Reading(), 128, 2, prefetch))
     assert [block.index for block, _ in seen] == list(range(12))
     for block, bands in seen:
         assert bands["B2"].shape == block.outer.shape
@@ -145,13 +144,11 @@ def test_blocks_come_in_order_with_their_own_bands_whether_prefetched_or_not(pre
 
 def test_a_read_failing_in_the_prefetch_thread_reaches_the_caller():
     from s2mask.grid import Grid
-    from s2mask.params import ProcessingParameters
-    from s2mask.stream import blocks_with_bands
+    from s2mask.stream import Reading, blocks_with_bands
 
     grid = Grid("", 0.0, 0.0, 20.0, width=300, height=300)
     with pytest.raises(OSError, match="cannot decode rows 128-"):
-        for _ in blocks_with_bands(RecordingSource(fail_at_row=128), ("B2",), grid,
-                                   ProcessingParameters(block_size=128), 0, True):
+        for _ in blocks_with_bands(RecordingSource(fail_at_row=128), ("B2",), grid, Reading(), 128, 0, True):
             pass
 
 
@@ -185,11 +182,10 @@ class BandSource(RecordingSource):
 
 def test_bands_read_side_by_side_equal_bands_read_in_turn_and_a_failure_waits_for_the_rest():
     from s2mask.grid import Grid, Window
-    from s2mask.params import ProcessingParameters
-    from s2mask.stream import read_bands
+    from s2mask.stream import Reading, read_bands
 
     grid = Grid("", 0.0, 0.0, 20.0, width=64, height=48)
-    window, params = Window(8, 4, 20, 30), ProcessingParameters()
+    window, params = Window(8, 4, 20, 30), Reading()
     source = BandSource()
     together = read_bands(source, source.bands, grid, window, params, workers=2)
     assert source.most_running == 2 and list(together) == list(source.bands)

@@ -29,7 +29,7 @@ from ..io.geotiff import PROBABILITY_NODATA
 from ..io.writers import encode_probabilities
 from ..masking import Masker, TileGeometry, block_angles, predict_block, require_bands
 from ..params import ProcessingParameters
-from ..stream import TileLayers, read_bands, stream_blocks
+from ..stream import Reading, TileLayers, mask_resolution, read_bands, stream_blocks
 from .source import GridSource
 
 
@@ -52,7 +52,7 @@ class TileComputer:
     def __init__(self, source: GridSource, params: ProcessingParameters, geometry: Callable[[], TileGeometry],
                  *, probabilities: bool = False, masker: Masker | None = None):
         self.source = source
-        self.params = params
+        self.block_size = params.block_size
         self.grid: Grid = source.grid(params.resolution)
         self.geometry = geometry
         self.probabilities = probabilities
@@ -62,11 +62,8 @@ class TileComputer:
                                               device=params.device, threads=params.threads,
                                               precision=params.precision)
         require_bands(self.masker.bands, source.bands, self.masker.model_id)
-        self.halo = self.masker.halo
-        if params.super_resolution:
-            from ..superres import HALO_10M
-
-            self.halo += HALO_10M
+        self.reading = Reading.of(params)
+        self.halo = self.masker.halo + self.reading.halo
         self._whole: TileLayers | None = None
         self._classes: np.ndarray | None = None
 
@@ -92,10 +89,11 @@ class TileComputer:
         self._whole = self._classes = None
 
     def _predict(self, window: Window) -> tuple:
-        bands = read_bands(self.source, self.masker.bands, self.grid, window, self.params)
-        return predict_block(self.masker, bands, level=self.source.level, resolution=self.params.resolution,
+        bands = read_bands(self.source, self.masker.bands, self.grid, window, self.reading)
+        resolution = mask_resolution(self.grid)
+        return predict_block(self.masker, bands, level=self.source.level, resolution=resolution,
                              probabilities=self.probabilities,
-                             **self.source.angles(self.params.resolution, window, block_angles(self.masker)))
+                             **self.source.angles(resolution, window, block_angles(self.masker)))
 
     def _cut(self, window: Window) -> TileResult:
         if self._classes is None:
@@ -110,5 +108,6 @@ class TileComputer:
 
     def _run_whole_tile(self) -> None:
         layers = TileLayers(self.grid, self.masker, self.probabilities, ndvi=False)
-        finished = stream_blocks(self.source, self.masker, self.grid, self.params, layers, self.geometry)
+        finished = stream_blocks(self.source, self.masker, self.grid, layers, self.geometry, reading=self.reading,
+                                 block_size=self.block_size)
         self._whole, self._classes = layers, np.ascontiguousarray(finished, dtype=np.uint8)
