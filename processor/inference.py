@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
+from .compute import PRECISIONS
 from .cores import available_cores
 from .errors import ParameterError
 
@@ -28,7 +29,7 @@ from .errors import ParameterError
 DEFAULT_TILE = {"cpu": 384, "cuda": 1024}
 DEFAULT_BATCH = {"cpu": 1, "cuda": 4}
 #: The arithmetics a mask network can run in, by the names of ``ProcessingParameters.precision``.
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+DTYPES = {name: getattr(torch, name) for name in PRECISIONS if name != "auto"}
 
 
 def select_device(device: str | torch.device | None = "auto") -> torch.device:

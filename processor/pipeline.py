@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ def run(product: str | Path | Product, output_dir: str | Path = ".", params: Pro
     :class:`~s2mask.masking.Masker`). Returns the output paths by kind and the report. Any failure leaves
     no output of this run behind and raises an :class:`~s2mask.errors.S2MaskError`.
     """
-    params = replace(params, **overrides) if params is not None else ProcessingParameters.from_mapping(overrides)
+    params = ProcessingParameters.from_mapping(overrides, base=params)
     timings = Timings()
     started = time.perf_counter()
     if not isinstance(product, Product):
