@@ -16,13 +16,12 @@ from typing import Any
 import numpy as np
 
 from .choice import select_masker
-from .classes import N_CLASSES
 from .cores import available_cores
 from .errors import NoValidDataError
 from .grid import Grid, Window, iter_blocks
 from .io.raster import cache_mb, gdal_config
 from .io.safe import Product, open_product
-from .io.writers import OutputOptions, RunInfo, RunOutputs
+from .io.writers import DEFAULT_PROBABILITY_CLASSES, OutputOptions, RunInfo, RunOutputs
 from .masking import Masker, TileGeometry, require_bands
 from .params import ProcessingParameters
 from .stream import Progress, Reading, TileLayers, Timings, read_bands, stream_blocks
@@ -42,7 +41,7 @@ class RunResult:
 
 
 def output_options(params: ProcessingParameters) -> OutputOptions:
-    probability_classes = tuple(range(1, N_CLASSES)) if "probabilities" in params.outputs else ()
+    probability_classes = DEFAULT_PROBABILITY_CLASSES if "probabilities" in params.outputs else ()
     return OutputOptions(geotiff="cog" in params.outputs or bool(probability_classes),
                          dimap="dimap" in params.outputs, probability_classes=probability_classes,
                          scl="scl" in params.outputs, quicklook="quicklook" in params.outputs,
