@@ -11,7 +11,8 @@ import sys
 import time
 
 import pytest
-from test_batch import make_products
+
+from helpers import make_products
 
 pytest.importorskip("distributed")
 

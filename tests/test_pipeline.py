@@ -6,34 +6,11 @@ import threading
 import numpy as np
 import pytest
 from osgeo import gdal
-from scipy import ndimage
 
 from s2mask.classes import N_CLASSES, MaskClass
-from s2mask.masking import BlockInput, BlockPrediction
 from s2mask.pipeline import run
 
-
-class NeighbourhoodMasker:
-    """A small deterministic model with a 3x3 receptive field and a whole-tile step, to test the plumbing."""
-
-    model_id = "test-neighbourhood"
-    bands = ("B2", "B8", "B11")
-    halo = 1
-    tile_layers = ("dark",)
-
-    def predict(self, block: BlockInput) -> BlockPrediction:
-        nir = ndimage.uniform_filter(np.nan_to_num(block.bands["B8"]), size=3, mode="nearest")
-        classes = np.where(nir < 0.12, MaskClass.WATER, MaskClass.CLEAR_LAND).astype(np.uint8)
-        probabilities = np.zeros((N_CLASSES, *classes.shape), dtype=np.float32)
-        np.put_along_axis(probabilities, classes[None].astype(np.int64), 0.8, axis=0)
-        probabilities[MaskClass.CLOUD] += 0.2
-        dark = (block.bands["B11"] < 0.05) & (block.sun_zenith > 0)
-        return BlockPrediction(probabilities, classes, {"dark": dark})
-
-    def finish(self, classes, layers, geometry):
-        assert geometry.resolution in (10.0, 20.0, 60.0)
-        shifted = np.roll(layers["dark"], 1, axis=1)
-        return np.where(shifted & (classes == MaskClass.CLEAR_LAND), MaskClass.CLOUD_SHADOW, classes).astype(np.uint8)
+from helpers import NeighbourhoodMasker
 
 
 def read_raster(path):

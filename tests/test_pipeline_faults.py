@@ -15,7 +15,7 @@ from s2mask.io import geotiff
 from s2mask.io.safe import Product
 from s2mask.pipeline import run
 
-from test_pipeline import NeighbourhoodMasker
+from helpers import NeighbourhoodMasker
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_an_interrupt_mid_run(product, output, monkeypatch):
 def test_an_all_nodata_tile(tmp_path, output):
     from s2mask.sim.safe import write_product
 
-    from conftest import small_scene
+    from helpers import small_scene
 
     scene = small_scene(60, nodata_columns=60)
     path = write_product(scene, tmp_path / "empty", level="L2A", baseline="05.09")
