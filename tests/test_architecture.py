@@ -14,13 +14,13 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "processor"
 
 #: Bottom to top. 0: vocabulary without s2mask dependencies of note; 1: the masking vocabulary, resampling
-#: and torch's runtime; 2: readers, the physics classifier, super-resolution, the simulator; 3: the mask
+#: and torch's runtime; 2: readers, the physics classifier, super-resolution, the simulator, scoring; 3: the mask
 #: networks; 4: the chooser above both kinds of masker; 5: the parameters; 6: the streaming engine;
 #: 7: what runs a product or arrays through it; 8: SNAP, batches, training and evaluation; 9: the CLI.
 FLOORS = [
     {"s2mask", "errors", "cores", "bands", "classes", "grid", "angles", "compute", "weights"},
     {"masking", "resample", "inference"},
-    {"io", "physics", "superres", "sim"},
+    {"io", "physics", "superres", "sim", "evaluation"},
     {"models"},
     {"choice"},
     {"params"},

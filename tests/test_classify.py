@@ -7,9 +7,9 @@ import s2mask
 from s2mask.bands import ALL_BANDS, L2A_BANDS, NATIVE_RESOLUTION, REDUCED_BANDS
 from s2mask.classes import N_CLASSES, MaskClass
 from s2mask.errors import MissingBandError, ParameterError
+from s2mask.evaluation.metrics import confusion_matrix, majority, normalized_mcc
 from s2mask.resample import resample_to_resolution
 from s2mask.sim.clouds import cloudy_scene
-from s2mask.train.metrics import confusion_matrix, majority, normalized_mcc
 
 SUN = {"sun_zenith": 38.0, "sun_azimuth": 160.0}
 

@@ -8,7 +8,7 @@ import pytest
 from s2mask.classes import MaskClass
 from s2mask.cli import main
 from s2mask.errors import ParameterError
-from s2mask.train.evaluation import compare, match_grid, one_vs_rest_balanced_accuracy, read_reference
+from s2mask.evaluation.compare import compare, match_grid, one_vs_rest_balanced_accuracy, read_reference
 
 C, L, S = MaskClass.CLOUD, MaskClass.CLEAR_LAND, MaskClass.CLOUD_SHADOW
 
@@ -72,9 +72,9 @@ def test_evaluate_cli_scores_a_class_geotiff(tmp_path, capsys):
 def _npz_inputs(folder):
     """A cloudy synthetic scene's bands at 20 m (with its sun angles) and its truth, as .npz files."""
     from s2mask.bands import ALL_BANDS, NATIVE_RESOLUTION
+    from s2mask.evaluation.metrics import majority
     from s2mask.resample import resample_to_resolution
     from s2mask.sim.clouds import cloudy_scene
-    from s2mask.train.metrics import majority
 
     scene = cloudy_scene(240, 240, seed=2, sun_zenith=35.0, sun_azimuth=140.0, cloud_cover=0.3)
     bands = {b: resample_to_resolution(scene.band(b), NATIVE_RESOLUTION[b], 20) for b in ALL_BANDS}

@@ -20,7 +20,7 @@ HELP = ("Compare s2mask's classes with a reference mask (GeoTIFF or .npz): balan
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..bands import LEVELS, RESOLUTIONS
     from ..choice import model_choices
-    from ..train.evaluation import GROUPINGS, MAPPINGS
+    from ..evaluation.compare import GROUPINGS, MAPPINGS
 
     parser.add_argument("input", type=Path,
                         help="a SAFE product, an .npz of reflectance bands named B2, B8A, ... on one grid, "
@@ -71,8 +71,8 @@ def _from_product(path: Path, resolution: int) -> tuple[dict[str, np.ndarray], d
 
 def main(args: argparse.Namespace) -> int:
     from ..api import classify
-    from ..train.evaluation import compare, confusion_table, match_grid, read_reference, results_table
-    from ..train.peers import run_peers
+    from ..evaluation.compare import compare, confusion_table, match_grid, read_reference, results_table
+    from ..evaluation.peers import run_peers
 
     reference = read_reference(args.reference, args.mapping, args.reference_key)
     predictions: dict[str, np.ndarray] = {}
