@@ -56,11 +56,7 @@ def network_from_entry(item: Mapping[str, Any], path: Path, device: torch.device
     if tuple(item["classes"]) != OUTPUT_CLASSES:
         raise ModelError(f"weights {name!r} predict classes {item['classes']}, expected {list(OUTPUT_CLASSES)}")
     network = build_network(item["architecture"], len(spec.bands), len(spec.aux), **item["architecture_kwargs"])
-    try:
-        network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    except (RuntimeError, OSError, ValueError) as err:
-        raise ModelError(f"cannot load weights {name!r}: {str(err).splitlines()[0]}", path) from err
-    network = network.eval().to(device=device, dtype=dtype)
+    network = weights.load_into(network, path, name).eval().to(device=device, dtype=dtype)
     # Channels-last suits the 2-D convolutions (the inference feeds tiles in that layout); torch has no
     # such layout for the 5-D weights of CNN3D.
     return network if any(p.dim() == 5 for p in network.parameters()) else network.to(memory_format=torch.channels_last)

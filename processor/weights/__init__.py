@@ -69,6 +69,18 @@ def weight_file(item: dict[str, Any], verify: bool = True) -> Path:
     return path
 
 
+def load_into(network: Any, path: Path, name: str) -> Any:
+    """``network`` (a torch module) holding the weights stored in ``path``, those of entry ``name``; a
+    :class:`ModelError` naming them when the file cannot be read or does not fit the network."""
+    import torch
+
+    try:
+        network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except (RuntimeError, OSError, ValueError) as err:
+        raise ModelError(f"cannot load weights {name!r}: {str(err).splitlines()[0]}", path) from err
+    return network
+
+
 def register(item: dict[str, Any]) -> None:
     """Add or replace an entry (by name), filling in the file's sha256. Used by the trainers."""
     item = dict(item)
