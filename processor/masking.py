@@ -8,7 +8,7 @@ projects cloud shadows there). The maskers themselves live in :mod:`s2mask.physi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -127,7 +127,8 @@ def decode(prediction: BlockPrediction, valid: np.ndarray) -> np.ndarray:
     return classes
 
 
-def require_bands(needed: tuple[str, ...], available: tuple[str, ...], model_id: str) -> None:
+def require_bands(needed: tuple[str, ...], available: Collection[str], who: str) -> None:
+    """A :class:`MissingBandError` naming the bands ``who`` (a model, a network) needs and the input lacks."""
     missing = [band for band in needed if band not in available]
     if missing:
-        raise MissingBandError(f"model {model_id} needs band(s) {', '.join(missing)}, which the input lacks")
+        raise MissingBandError(f"{who} needs band(s) {', '.join(missing)}, which the input lacks")

@@ -86,7 +86,7 @@ def run(product: str | Path | Product, output_dir: str | Path = ".", params: Pro
     grid = product.grid(params.resolution)
     with gdal_config(params.threads or None, cache_mb(params.resolution)):
         masker = masker or select_masker_warming_up(product, grid, params)
-        require_bands(masker.bands, product.bands, masker.model_id)
+        require_bands(masker.bands, product.bands, f"model {masker.model_id}")
         options = output_options(params)
         info = RunInfo(product.product_id, product.level, masker.model_id, params.to_dict(),
                        product.sensing_time, product.sensing_time)

@@ -108,7 +108,7 @@ def resolve_entry(model: str, level: str, available_bands: tuple[str, ...]) -> d
     item = weights.entry(model)
     if level.upper() not in item["levels"]:
         raise ModelError(f"model {model} is trained for {', '.join(item['levels'])}, not {level}")
-    require_bands(tuple(item["bands"]), available_bands, model)
+    require_bands(tuple(item["bands"]), available_bands, f"model {model}")
     return item
 
 

@@ -61,7 +61,7 @@ class TileComputer:
         self.masker = masker or select_masker(params.model, level=source.level, bands=source.bands,
                                               device=params.device, threads=params.threads,
                                               precision=params.precision)
-        require_bands(self.masker.bands, source.bands, self.masker.model_id)
+        require_bands(self.masker.bands, source.bands, f"model {self.masker.model_id}")
         self.reading = Reading.of(params)
         self.halo = self.masker.halo + self.reading.halo
         self._whole: TileLayers | None = None
