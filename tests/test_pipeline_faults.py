@@ -117,6 +117,7 @@ def test_an_all_nodata_tile(tmp_path, output):
     assert_untouched(output)
 
 
+@pytest.mark.slow
 def test_cli_reports_a_truncated_band_in_one_line(product, tmp_path, output):
     copy = tmp_path / product.name
     shutil.copytree(product, copy)
@@ -130,6 +131,7 @@ def test_cli_reports_a_truncated_band_in_one_line(product, tmp_path, output):
     assert_untouched(output)
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_the_command_line(product_factory, output):
     product = product_factory("L1C", "05.10", size=1200)
     process = subprocess.Popen([sys.executable, "-m", "s2mask.cli", "run", str(product), "-o", str(output),
