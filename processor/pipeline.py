@@ -42,7 +42,7 @@ class RunResult:
 
 def output_options(params: ProcessingParameters) -> OutputOptions:
     probability_classes = DEFAULT_PROBABILITY_CLASSES if "probabilities" in params.outputs else ()
-    return OutputOptions(geotiff="cog" in params.outputs or bool(probability_classes),
+    return OutputOptions(cog="cog" in params.outputs or bool(probability_classes),
                          dimap="dimap" in params.outputs, probability_classes=probability_classes,
                          scl="scl" in params.outputs, quicklook="quicklook" in params.outputs,
                          report="report" in params.outputs)
