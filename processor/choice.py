@@ -3,8 +3,8 @@
 The names are ``auto``, ``physics``, ``cnn`` (the default network family) and every family that has shipped
 weights in the registry: a family without weights is no choice. :func:`select_masker` turns a name into a
 masker above both kinds: :class:`~s2mask.physics.PhysicsMasker` and the networks of :mod:`s2mask.models`,
-which it imports only when a network is asked for (importing torch takes a second). Torch-free at import,
-so that :mod:`s2mask.params` can offer the choices.
+which it imports only when a masker is asked for (torch takes a second, scipy most of another). Light at
+import, so that :mod:`s2mask.params` can offer the choices.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 from . import weights
 from .errors import MissingBandError, ModelError
 from .masking import Masker
-from .physics.masker import PhysicsMasker
 
 #: Model names every installation answers; the families with shipped weights follow them.
 FIXED_MODELS: tuple[str, ...] = ("auto", "physics", "cnn")
@@ -33,6 +32,8 @@ def select_masker(model: str, *, level: str, bands: tuple[str, ...], device: str
     ``threads`` and ``precision`` are those of :class:`~s2mask.params.ProcessingParameters`; ``shadows``
     overrides a network's shadow mode.
     """
+    from .physics import PhysicsMasker
+
     if model == "physics":
         return PhysicsMasker(level, bands, threads)
     try:

@@ -104,7 +104,7 @@ def graph():
 
 def test_the_graph_is_read_whole(graph):
     assert {"s2mask.stream", "s2mask.io.safe", "s2mask.models.masker"} <= set(graph)
-    assert "s2mask.masking" in graph["s2mask.stream"] and "s2mask.physics.masker" in graph["s2mask.choice"]
+    assert "s2mask.masking" in graph["s2mask.stream"] and "s2mask.physics" in graph["s2mask.choice"]  # deferred
 
 
 def test_no_module_circle(graph):
