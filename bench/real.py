@@ -88,8 +88,8 @@ def methods_for(level: str, available: tuple[str, ...], candidates: list[Path],
     candidates alone with ``only_candidates``)."""
     from s2mask.bands import ALL_BANDS
     from s2mask.errors import S2MaskError
+    from s2mask.evaluation.peers import available_peers, s2cloudless_classes, ukis_classes
     from s2mask.models import choose_entry, masker_from_file, read_entry_file
-    from s2mask.train.peers import available_peers, s2cloudless_classes, ukis_classes
 
     peers = available_peers()
     methods: dict[str, tuple[Method, tuple]] = {}

@@ -4,7 +4,6 @@ import numpy as np
 import torch
 
 import s2mask
-from s2mask import api
 from s2mask.bands import REDUCED_BANDS
 from s2mask.classes import MaskClass
 from s2mask.models import choose_entry, load_network
@@ -27,7 +26,7 @@ def test_buffer_reaches_the_disc_around_clouds_and_spares_no_data():
     assert (buffer_clouds(clear.copy(), 3) == clear).all()
 
 
-def test_a_buffered_network_gives_the_same_classes_in_blocks_as_whole(monkeypatch):
+def test_a_buffered_network_gives_the_same_classes_in_blocks_as_whole():
     scene = cloudy_scene(240, 240, seed=3, sun_zenith=40.0, sun_azimuth=150.0, cloud_cover=0.2, cloud_size=20)
     bands = {band: scene.render(band, "L2A") for band in REDUCED_BANDS}
     item = dict(choose_entry("cnn2d", "L2A", REDUCED_BANDS), cloud_buffer_m=60.0)
@@ -39,5 +38,4 @@ def test_a_buffered_network_gives_the_same_classes_in_blocks_as_whole(monkeypatc
                             resolution=10)
     grown = (whole != plain)
     assert grown.any() and (whole[grown] == MaskClass.THIN_CLOUD).all()
-    monkeypatch.setattr(api, "BLOCK_SIZE", 64)
-    np.testing.assert_array_equal(s2mask.classify(bands, "L2A", masker=masker, resolution=10), whole)
+    np.testing.assert_array_equal(s2mask.classify(bands, "L2A", masker=masker, resolution=10, block_size=128), whole)

@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..bands import ALL_BANDS, L2A_BANDS, NATIVE_RESOLUTION
+from ..evaluation.metrics import majority
 from ..resample import downsample_mean, resample_to_resolution
 from ..sim.clouds import CLOUDY_SURFACES, cloudy_scene
 from ..sim.scene import smooth_field
 from ..sim.spectra import from_toa, to_toa, varied_surface_spectra
 from .labels import LabelledScene, label_scene
-from .metrics import majority
 from .realchips import oncloudn_unlabelled
 from .realdata import (
     DataNotFoundError,
