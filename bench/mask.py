@@ -355,7 +355,7 @@ def speed(args: argparse.Namespace) -> None:
     for name, level, bands in (("cnn2d-l1c", "L1C", ALL_BANDS), ("cnn2d-l2a", "L2A", L2A_BANDS),
                                ("cnn2d 6-band L1C", "L1C", REDUCED_BANDS), ("cnn2d 6-band L2A", "L2A", REDUCED_BANDS),
                                ("cnn2d 4-band L1C", "L1C", BANDS_10M), ("cnn2d 4-band L2A", "L2A", BANDS_10M)):
-        for precision in ("auto", "float32"):  # auto: bfloat16 where the CPU computes it in hardware
+        for precision in args.precisions:  # auto: bfloat16 where the CPU computes it in hardware
             try:
                 masker = load_masker("cnn2d", level=level, bands=bands, device="cpu", threads=THREADS,
                                      shadows="network", precision=precision)
@@ -470,8 +470,9 @@ def weights_section() -> str:
              "kept in `registry.json`. Outputs: softmax over CLEAR_LAND, WATER, SNOW_ICE, CLOUD, THIN_CLOUD, "
              "CLOUD_SHADOW; clear pixels within the cloud buffer of a cloud become THIN_CLOUD. Human labels: "
              "pooled cloud IoU on the seven labelled chips (bench/real.md; 4-band L1C networks on the chips "
-             "brought to top-of-atmosphere reflectance), resolution passed / not passed, and the rules given "
-             "the same bands. Benchmarks against the physics classifier and the peers: `bench/mask.md`.\n",
+             "brought to top-of-atmosphere reflectance, resolution passed only), resolution passed / not passed, "
+             "and the rules given the same bands. Benchmarks against the physics classifier and the peers: "
+             "`bench/mask.md`.\n",
              "| name | file | size | parameters | levels | bands | halo | shadows | cloud buffer | strategy | "
              "epochs x steps | seed | human labels: cloud IoU (rules) | validation: physics agreement | "
              "truth nMCC (physics) |", "|---" * 15 + "|"]
@@ -481,8 +482,10 @@ def weights_section() -> str:
         size = (weights.WEIGHTS_DIR / item["file"]).stat().st_size / 1e3
         human = item.get("real_benchmark", {})
         passed, default = human.get("10 m"), human.get("10 m, resolution not passed")
-        labels = (f"{passed['cloud_iou']:.3f} / {default['cloud_iou']:.3f} ({passed['rules_cloud_iou']:.3f})"
-                  if passed and default else "-")
+        labels = "-"
+        if passed:
+            both = f"{passed['cloud_iou']:.3f}" + (f" / {default['cloud_iou']:.3f}" if default else "")
+            labels = f"{both} ({passed['rules_cloud_iou']:.3f})"
         lines.append(
             f"| {item['name']} | {item['file']} | {size:.0f} kB | {item['parameters']:,} | "
             f"{' '.join(item['levels'])} | {' '.join(item['bands'])} | {item['halo']} | "
@@ -553,6 +556,9 @@ def main() -> None:
                         help="synthetic test scenes per level (accuracy; margins adds as many validation scenes)")
     parser.add_argument("--block", type=int, default=1024, help="block core edge in pixels (speed)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs, best kept (speed)")
+    parser.add_argument("--precisions", type=lambda text: tuple(text.split(",")), default=("auto", "float32"),
+                        help="the networks' arithmetic to time (speed; float32 alone under ONEDNN_MAX_CPU_ISA=AVX2, "
+                             "where oneDNN refuses bfloat16)")
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
     torch.manual_seed(0)

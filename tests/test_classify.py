@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import s2mask
-from s2mask.bands import ALL_BANDS, L2A_BANDS, NATIVE_RESOLUTION, REDUCED_BANDS
+from s2mask.bands import ALL_BANDS, BANDS_10M, L2A_BANDS, NATIVE_RESOLUTION, REDUCED_BANDS
 from s2mask.classes import N_CLASSES, MaskClass
 from s2mask.errors import MissingBandError, ParameterError
 from s2mask.evaluation.metrics import confusion_matrix, majority, normalized_mcc
@@ -55,15 +55,25 @@ def test_the_shipped_cnn_stays_close_to_the_physics_classifier_that_taught_it(sc
     assert score["cnn"] >= score["physics"] - GAP, score
 
 
-def test_six_bands_pick_the_reduced_model_and_fewer_are_refused(scene):
-    bands = scene_bands(scene, "L1C", REDUCED_BANDS)
+@pytest.mark.parametrize("level", ["L1C", "L2A"])
+def test_six_bands_pick_the_reduced_model_four_the_4_band_one_and_fewer_are_refused(scene, level):
+    bands = scene_bands(scene, level, REDUCED_BANDS)
     from s2mask.choice import select_masker
 
-    assert select_masker("cnn", level="L1C", bands=tuple(bands)).bands == REDUCED_BANDS
-    assert s2mask.classify(bands, "L1C").shape == (180, 180)
+    assert select_masker("cnn", level=level, bands=tuple(bands)).bands == REDUCED_BANDS
+    assert s2mask.classify(bands, level).shape == (180, 180)
     del bands["B11"]
-    with pytest.raises(MissingBandError, match="B11"):
-        s2mask.classify(bands, "L1C")
+    masker = select_masker("cnn", level=level, bands=tuple(bands))
+    assert masker.bands == BANDS_10M and level.lower() in masker.model_id
+    classes = s2mask.classify(bands, level, sun_zenith=38.0)
+    truth = majority(scene.truth, 2)
+    assert classes.shape == (180, 180) and set(np.unique(classes)) >= {MaskClass.CLEAR_LAND, MaskClass.CLOUD}
+    # the buffer makes its cloud generous, never smaller than the truth's cloud and thin cloud
+    cloudy = np.isin(classes, (MaskClass.CLOUD, MaskClass.THIN_CLOUD))
+    assert cloudy[np.isin(truth, (MaskClass.CLOUD,))].mean() > 0.95
+    del bands["B8"]
+    with pytest.raises(MissingBandError, match="B8"):
+        s2mask.classify(bands, level)
 
 
 def test_inputs_are_checked():

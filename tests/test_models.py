@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from s2mask import weights
-from s2mask.bands import ALL_BANDS, L2A_BANDS, REDUCED_BANDS
+from s2mask.bands import ALL_BANDS, BANDS_10M, L2A_BANDS, REDUCED_BANDS
 from s2mask.choice import select_masker
 from s2mask.errors import MissingBandError, ModelError
 from s2mask.masking import BlockPrediction, decode, predict_block
@@ -129,6 +129,8 @@ def test_the_pipeline_finds_a_model_for_each_level_and_the_reduced_bands():
         reduced = choose_entry("cnn2d", level, REDUCED_BANDS + ("B5",))
         # one reduced-band network per level: the levels' reflectances differ (TOA vs BOA)
         assert reduced["bands"] == list(REDUCED_BANDS) and reduced["levels"] == [level]
+        four = choose_entry("cnn2d", level, BANDS_10M + ("B11",))
+        assert four["bands"] == list(BANDS_10M) and four["levels"] == [level]
 
 
 def test_maskers_compute_in_the_precision_asked_for():
@@ -140,10 +142,10 @@ def test_maskers_compute_in_the_precision_asked_for():
 
 
 def test_auto_falls_back_to_physics_and_cnn_refuses_without_the_bands():
-    masker = select_masker("auto", level="L1C", bands=("B2", "B3", "B4", "B8"))
+    masker = select_masker("auto", level="L1C", bands=("B2", "B3", "B8", "B11"))
     assert masker.model_id == "physics"
-    with pytest.raises(MissingBandError, match="B11"):
-        select_masker("cnn", level="L1C", bands=("B2", "B3", "B4", "B8"))
+    with pytest.raises(MissingBandError, match="B4"):
+        select_masker("cnn", level="L1C", bands=("B2", "B3", "B8", "B11"))
     with pytest.raises(ModelError, match="no shipped weights"):
         select_masker("no-such-model", level="L1C", bands=ALL_BANDS)
 

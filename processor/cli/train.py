@@ -76,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     parser.add_argument("--shadows", choices=SHADOW_MODES, default="network+geometry",
                         help="how the masker finds shadows: the network's own, or also the geometric projection")
+    parser.add_argument("--cloud-buffer", type=float, default=0.0, metavar="METRES",
+                        help="the entry's cloud buffer: clear pixels this close to the network's cloud become "
+                             "THIN_CLOUD (default 0; chosen on hand-labelled chips, bench/real.md)")
     parser.add_argument("--name", help="weights name (default: <model>-<level>-<bands>)")
     parser.add_argument("--output", "-o", type=Path, default=Path("."),
                         help="folder for <name>.pt and its registry entry (default: here)")
@@ -109,8 +112,8 @@ def main(args: argparse.Namespace) -> int:
     from ..train.trainer import TrainingConfig, save, train
     from .progress import ProgressBar
 
-    if min(args.epochs, args.steps, args.batch_size, args.patch) < 1:
-        raise ParameterError("epochs, steps, batch size and patch must be positive")
+    if min(args.epochs, args.steps, args.batch_size, args.patch) < 1 or args.cloud_buffer < 0:
+        raise ParameterError("epochs, steps, batch size and patch must be positive, the cloud buffer not negative")
     if not 0 <= args.label_smoothing < 1 or min(args.class_balance, args.gain_jitter, args.consistency,
                                                  args.distillation, args.spectral_variety) < 0:
         raise ParameterError("label smoothing must be in [0, 1), class balance, gain jitter, consistency, "
@@ -151,6 +154,6 @@ def main(args: argparse.Namespace) -> int:
     path = save(result, name, levels=levels, resolution=min(args.resolutions), shadows=args.shadows,
                 command="s2mask train " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["train"] else sys.argv[1:]),
                 data=data, metrics=result.final_metrics(),
-                folder=None if args.ship else args.output)
+                folder=None if args.ship else args.output, cloud_buffer=args.cloud_buffer)
     print(json.dumps({"weights": str(path), "validation": result.history[-1]}, indent=2))
     return 0

@@ -196,9 +196,11 @@ def train(config: TrainingConfig, training: Sequence[LabelledScene], validation:
 
 
 def save(result: TrainingResult, name: str, *, levels: tuple[str, ...], resolution: int, shadows: str,
-         command: str, data: str, metrics: dict[str, Any], folder: Path | None = None) -> Path:
+         command: str, data: str, metrics: dict[str, Any], folder: Path | None = None,
+         cloud_buffer: float = 0.0) -> Path:
     """Write the network's weights as ``cnn_<name>.pt`` and register them (shipped weights when
-    ``folder`` is None, else a scratch folder with its own ``entry.json``)."""
+    ``folder`` is None, else a scratch folder with its own ``entry.json``); ``cloud_buffer`` (metres)
+    is the entry's ``cloud_buffer_m`` (:mod:`s2mask.models.masker`), left out when 0."""
     file = "cnn_" + name.replace("-", "_") + ".pt"
     target = (folder or weights.WEIGHTS_DIR) / file
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -208,6 +210,7 @@ def save(result: TrainingResult, name: str, *, levels: tuple[str, ...], resoluti
             "architecture_kwargs": dict(config.architecture_kwargs), "bands": list(result.spec.bands),
             "aux": list(result.spec.aux), "levels": list(levels), "resolution": resolution,
             "normalisation": result.spec.to_dict(), "classes": list(OUTPUT_CLASSES), "shadows": shadows,
+            **({"cloud_buffer_m": cloud_buffer} if cloud_buffer else {}),
             "halo": int(result.network.radius) + result.spec.halo,
             "parameters": count_parameters(result.network),
             "training": {"command": command, "data": data, "seed": config.seed, "epochs": config.epochs,
