@@ -27,7 +27,9 @@ def pooled_iou(chips, model: str | None, level: str, **context) -> float:
     total = np.zeros((2, 2), dtype=np.int64)
     for chip in chips:
         bands = chip.scene.bands if level == "L2A" else _toa(chip.scene).bands
-        total += chip.confusion(s2mask.classify({b: bands[b] for b in BANDS_10M}, level, model=model, **context))
+        # float32 on every machine, as the shipped-CNN checks of test_classify
+        total += chip.confusion(s2mask.classify({b: bands[b] for b in BANDS_10M}, level, model=model,
+                                                precision="float32", **context))
     (_, false_cloud), (missed, hits) = total
     return hits / (hits + false_cloud + missed)
 
