@@ -8,19 +8,16 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
-from .. import weights
-from ..superres.network import SPECS, VARIANTS, weights_name
-from ..train import superres as training
-from ..train.realdata import data_root
-
 NAME = "train-superres"
 HELP = ("Train a DSen2 super-resolution network self-supervised (Wald protocol) on the real Sentinel-2 crops, "
         "evaluate it on the held-out crop, save its weights and register them.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .. import weights
+    from ..superres.network import SPECS, VARIANTS
+    from ..train import superres as training
+
     parser.add_argument("--network", choices=tuple(SPECS), required=True, help="20m: B5 B6 B7 B8A B11 B12; 60m: B1 B9")
     parser.add_argument("--variant", choices=tuple(VARIANTS), default="light", help="network size. Default: light.")
     parser.add_argument("--epochs", type=int, required=True,
@@ -48,6 +45,13 @@ def _shares(text: str) -> tuple[float, ...]:
 
 
 def main(args: argparse.Namespace) -> int:
+    import torch
+
+    from .. import weights
+    from ..superres.network import weights_name
+    from ..train import superres as training
+    from ..train.realdata import data_root
+
     torch.set_num_threads(args.threads)
     root = args.data or data_root()
     config = training.TrainingConfig(args.network, args.variant, args.epochs, args.batch_size, args.patch,
