@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from .classes import N_CLASSES, MaskClass
-from .errors import MissingBandError, ModelError
+from .errors import MissingBandError, ModelError, ParameterError
 
 #: The per-pixel angles (degrees) a block can come with.
 BLOCK_ANGLES: tuple[str, ...] = ("sun_zenith", "sun_azimuth", "view_zenith", "view_azimuth")
@@ -47,6 +47,11 @@ class BlockPrediction:
     probabilities: np.ndarray | None
     classes: np.ndarray | None = None
     layers: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+#: The largest zenith angle s2mask takes (degrees): with the sun lower, cloud shadows would stretch over
+#: hundreds of kilometres (the shadow search at 89.99 degrees asked for terabytes).
+MAX_ZENITH = 89.0
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,15 @@ def select_masker(model: str, level: str, available_bands: tuple[str, ...], devi
             raise ModelError(f"model {model!r} needs the CNN models, which are not available ({err})") from err
         return PhysicsMasker(level, available_bands)
     return load_masker(model, level, available_bands, device=device, threads=threads, precision=precision)
+
+
+def checked_masker(masker: object) -> Masker:
+    """``masker`` when it has what :class:`Masker` asks for, else a :class:`ParameterError` naming what lacks."""
+    missing = [name for name in ("model_id", "bands", "halo", "tile_layers", "predict") if not hasattr(masker, name)]
+    if missing:
+        raise ParameterError(f"masker must follow s2mask.masker.Masker; a {type(masker).__name__} lacks "
+                             f"{', '.join(missing)}", parameters=("masker",))
+    return masker
 
 
 def require_bands(needed: tuple[str, ...], available: tuple[str, ...], model_id: str) -> None:

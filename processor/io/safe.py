@@ -18,12 +18,13 @@ import numpy as np
 from osgeo import gdal
 from scipy import ndimage
 
-from ..bands import NATIVE_RESOLUTION, RESOLUTIONS, sort_bands
+from ..bands import NATIVE_RESOLUTION, RESOLUTIONS, band_index, sort_bands
 from ..errors import MissingBandError, ParameterError, ProductFormatError
 from ..grid import Grid, Window
 from ..masker import BLOCK_ANGLES
 from ..resample import coarse_window_for, downsample_mean, upsample_margin, upsample_window
 from . import qi_masks
+from .checksums import verify_files
 from .location import SafeLocation
 from .product_mtd import ProductMetadata, read_product_metadata
 from .raster import check_shape, open_raster, read_window
@@ -34,11 +35,13 @@ _DILATE = np.ones((3, 3), dtype=bool)
 
 
 def open_product(path: Any, mask_footprint: bool = True, check_files: bool = True,
-                 use_jp2_levels: bool = True) -> Product:
+                 use_jp2_levels: bool = True, verify: bool = False) -> Product:
     """Open a SAFE product (folder, product metadata file or zip).
 
-    With ``check_files`` every band file the metadata lists must exist (a clear error names the first
-    missing one); without it, metadata-only trees open too. ``use_jp2_levels`` reduces by two with the
+    With ``check_files`` every band file the metadata lists must exist, and with ``mask_footprint`` every
+    detector footprint it lists (a clear error names the first missing one); without it, metadata-only
+    trees open too. ``verify`` checks every file s2mask reads against the checksums of ``manifest.safe``
+    (:mod:`.checksums`; it reads them all once). ``use_jp2_levels`` reduces by two with the
     JPEG 2000 resolution level (about 3x faster); its wavelet low-pass is centred on the even pixel, so
     it differs from the exact 2x2 area mean by a quarter of the coarse pixel. Switch it off for exact
     area means.
@@ -53,8 +56,10 @@ def open_product(path: Any, mask_footprint: bool = True, check_files: bool = Tru
     granule = "/".join(granules.pop())
     tile = read_tile_metadata(_document(location, f"{granule}/MTD_TL.xml"))
     product = Product(location, metadata, tile, granule, mask_footprint, use_jp2_levels)
-    if check_files:
+    if check_files or verify:
         product.check_files()
+    if verify:
+        verify_files(location, [names[0], f"{granule}/MTD_TL.xml", *product.files_read()])
     return product
 
 
@@ -150,13 +155,32 @@ class Product:
                                    f"{', '.join(self.bands)})", self.location.display_name)
         return self.metadata.image_files[band]
 
+    def footprint_file(self, band: str) -> str | None:
+        """The detector footprint mask of ``band`` that MTD_TL.xml lists (None: it lists none)."""
+        return self.tile.mask_files.get("MSK_DETFOO", {}).get(band) if self.mask_footprint else None
+
+    def files_read(self) -> list[str]:
+        """Every image file a run may read: each band's files and detector footprints (relative paths)."""
+        files = [relative for band in self.bands for relative in self.band_files(band).values()]
+        return files + [mask for mask in map(self.footprint_file, self.bands) if mask]
+
     def check_files(self) -> None:
-        """Fail early, naming the file, when a band file the metadata lists is absent."""
+        """Fail early, naming the file, when a band file or detector footprint the metadata lists is absent.
+
+        A footprint marks where its band has no data; a run that went without it would classify as
+        ground what the detectors never saw, so it is required like the band (README, "Errors")."""
         for band in self.bands:
             for relative in self.band_files(band).values():
                 if not self.location.exists(relative):
                     raise MissingBandError(f"band {band} is listed in the product metadata but its file is missing",
                                            self.location.describe(relative))
+            self._check_footprint(band)
+
+    def _check_footprint(self, band: str) -> None:
+        relative = self.footprint_file(band)
+        if relative and not self.location.exists(relative):
+            raise ProductFormatError(f"the detector footprint of {band} is listed in MTD_TL.xml but its file is "
+                                     "missing", self.location.describe(relative))
 
     # --- reading ----------------------------------------------------------------------------------
     def _dataset(self, relative: str, resolution: int, what: str) -> gdal.Dataset:
@@ -177,8 +201,8 @@ class Product:
     def read(self, band: str, resolution: int | None = None, window: Window | None = None,
              method: str = "bilinear") -> np.ndarray:
         """Reflectance of ``band`` on ``window`` of the ``resolution`` grid (default: native, whole tile)."""
-        resolution = resolution or NATIVE_RESOLUTION[band]
-        window = window or self.grid(resolution).full_window
+        resolution = resolution or NATIVE_RESOLUTION[band_name(band)]
+        window = inside(window, self.grid(resolution))
         source = self.source_resolution(band, resolution)
         if source > resolution:
             factor = source // resolution
@@ -218,11 +242,12 @@ class Product:
         ``level``. The footprint mask lives on the band's own native grid, which an L2A file of another
         resolution does not share: the mask is then reduced (a pixel is inside when all it covers is) or
         repeated onto the requested grid."""
-        relative = self.tile.mask_files.get("MSK_DETFOO", {}).get(band)
+        relative = self.footprint_file(band)
         resolution = source * level
         window = Window(native.row // level, native.col // level, native.height // level, native.width // level)
-        if not relative or not self.location.exists(relative):
+        if not relative:
             return np.ones(window.shape, dtype=bool)
+        self._check_footprint(band)
         if relative.endswith(".gml"):
             if relative not in self._gml:
                 self._gml[relative] = qi_masks.parse_gml_mask(self.location.read_bytes(relative),
@@ -323,6 +348,28 @@ class Product:
         if not zenith:
             return float("nan"), float("nan")
         return mean_angle(list(zenith.values())), mean_angle(list(azimuth.values()), circular=True)
+
+
+def band_name(band: Any) -> str:
+    """``band`` when it names a Sentinel-2 band, else a :class:`ParameterError` listing the names."""
+    if not isinstance(band, str):
+        raise ParameterError(f"a band is named by a string like 'B8A', got {band!r}")
+    band_index(band)
+    return band
+
+
+def inside(window: Window | None, grid: Grid) -> Window:
+    """``window`` (default: the whole grid) when it lies inside ``grid``, else a :class:`ParameterError`."""
+    if window is None:
+        return grid.full_window
+    if not isinstance(window, Window):
+        raise ParameterError(f"window must be a s2mask.grid.Window, got {type(window).__name__}")
+    full = grid.full_window
+    if window.height <= 0 or window.width <= 0 or window.row < 0 or window.col < 0 \
+            or window.row + window.height > full.height or window.col + window.width > full.width:
+        raise ParameterError(f"window {window} does not lie inside the {grid.resolution:g} m grid "
+                             f"({full.width} x {full.height} pixels)")
+    return window
 
 
 def dn_to_reflectance(dn: np.ndarray, offset: float, quantification_value: float, nodata: int | None = None,
