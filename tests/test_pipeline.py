@@ -74,7 +74,7 @@ def test_a_10m_run_and_a_20m_run_agree_after_resampling(product, tmp_path):
 def test_every_output_is_written_and_consistent(product, tmp_path):
     result = run(product, tmp_path, masker=NeighbourhoodMasker(), block_size=128,
                  outputs=("cog", "probabilities", "scl", "quicklook", "report"))
-    assert set(result.outputs) == {"classes", "probabilities", "scl", "quicklook", "report"}
+    assert set(result.outputs) == {"classes", "probabilities", "scl", "quicklook", "report", "record"}
     classes, dataset = read_raster(result.outputs["classes"])
     assert dataset.GetRasterBand(1).GetColorTable() is not None
     assert dataset.GetGeoTransform() == (300000.0, 20.0, 0.0, 4900020.0, 0.0, -20.0)
