@@ -49,11 +49,12 @@ def test_a_killed_batch_completes_on_the_next_run(tmp_path):
     assert {name for name, status in statuses.items() if status == "skipped"} == finished
     assert {name for name, status in statuses.items() if status == "done"} == {p.stem for p in products} - finished
 
-    hidden = [p.name for p in output.iterdir() if p.name.startswith(".") and p.name != ".s2mask-batch.lock"]
-    assert hidden == [], "staging folders of the killed run must be gone"
+    hidden = [p.name for p in output.iterdir() if p.name.startswith(".")]
+    assert hidden == [], "staging folders of the killed run and the lock file must be gone"
     listed = {"batch_summary.csv", "batch_summary.json", "logs"}
     for report_path in reports(output):
         listed |= set(json.loads(report_path.read_text())["outputs"].values())
         listed |= {name + ".aux.xml" for name in listed if name.endswith(".tif")}
+        listed.add(report_path.name.replace("_report.json", "_record.json"))
     assert {p.name for p in output.iterdir() if not p.name.startswith(".")} == listed, "no file outside a product"
     assert len(reports(output)) == PRODUCTS

@@ -8,17 +8,18 @@ Every input ends as one product path, in the order given, each once:
 - any other file is a list: one input per line (``#`` starts a comment), relative to the list's folder.
 
 A path that does not exist stays in the batch: it fails there, named in the summary, without stopping
-the other products.
+the other products. What a product is, the batch then learns from its metadata (:func:`identify`).
 """
 
 from __future__ import annotations
 
 import glob
+import os
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import ParameterError
+from ..errors import ParameterError, S2MaskError
 from ..io.location import PRODUCT_METADATA_NAMES
 
 _GLOB_MAGIC = frozenset("*?[")
@@ -84,10 +85,29 @@ def _expand_path(path: Path, seen_lists: tuple[Path, ...]) -> Iterable[Path]:
             yield from _expand(entry, (*seen_lists, path.resolve()))
 
 
-def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
-    """Every product path the inputs name, in order, each once (see the module docstring)."""
+def expand_inputs(inputs: str | Path | Iterable[str | Path]) -> list[Path]:
+    """Every product path the inputs name, in order, each once (see the module docstring); one path may
+    be given alone."""
+    if isinstance(inputs, str | os.PathLike):
+        inputs = [inputs]
     products: dict[Path, Path] = {}
     for item in inputs:
         for path in _expand(str(item), ()):
             products.setdefault(path.resolve(), path)
     return list(products.values())
+
+
+def identify(paths: Iterable[Path]) -> list[tuple[str, str]]:
+    """For each product path: its product ID (what its outputs are named after) and its source (the
+    product's root, so that a folder and its MTD file are one source). A product whose metadata cannot
+    be read keeps the name of its path: its task fails and says why."""
+    from ..io.safe import open_product
+
+    identities = []
+    for path in paths:
+        try:
+            product = open_product(path, check_files=False)
+            identities.append((product.product_id, product.location.display_name))
+        except S2MaskError:
+            identities.append((product_name(path), str(Path(path).resolve())))
+    return identities
