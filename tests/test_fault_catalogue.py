@@ -1,0 +1,21 @@
+"""Every case of the fault catalogue (tests/fault_catalogue.py, issue #23): one clear line, s2mask's own
+error type, exit 1 (130 after Ctrl-C, 143 after SIGTERM), nothing partial left."""
+
+from __future__ import annotations
+
+import pytest
+from fault_catalogue import CASES, Context
+
+pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def context(tmp_path_factory):
+    shared = Context(tmp_path_factory.mktemp("faults"))
+    yield shared
+    shared.close()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{case.group} - {case.name}" for case in CASES])
+def test_case(case, context):
+    case.check(context)
