@@ -3,6 +3,8 @@ error type, exit 1 (130 after Ctrl-C, 143 after SIGTERM), nothing partial left."
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fault_catalogue import CASES, Context
 
@@ -16,6 +18,11 @@ def context(tmp_path_factory):
     shared.close()
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{case.group} - {case.name}" for case in CASES])
+def case_id(case) -> str:
+    """``wrong_4-PRODUCT_START_TIME_yesterday_run_info``: usable with ``pytest -k``."""
+    return re.sub(r"\W+", "_", case.group) + "-" + re.sub(r"\W+", "_", case.name).strip("_")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case_id(case) for case in CASES])
 def test_case(case, context):
     case.check(context)
