@@ -259,6 +259,8 @@ def run(product: str | Path | Product, output_dir: str | Path = ".", params: Pro
     started = time.perf_counter()
     if not isinstance(product, Product):
         product = open_product(product, use_jp2_levels=not params.exact_downsampling, verify=verify)
+    elif verify:
+        product.verify()
     grid = product.grid(params.resolution)
     with gdal_config(params.threads or None, cache_mb(params.resolution)):
         masker = checked_masker(masker) if masker is not None else select_masker_warming_up(product, grid, params)

@@ -39,7 +39,7 @@ from conftest import small_scene
 #: The product every metadata case edits: a 120 x 120 px (1.2 km) L1C tile of baseline 05.10.
 SIZE = 120
 #: Products big enough for a signal to land while blocks still stream (10 m, 128 px blocks).
-SIGNAL_SIZE = 1200
+SIGNAL_SIZE = 600
 PHYSICS = ("--model", "physics")
 
 
@@ -814,7 +814,7 @@ def _(ctx: Context) -> None:
 def _(ctx: Context) -> None:
     """Two GDAL lines "Warning 1: Unable to save auxiliary information" came beside the one-line error."""
     PhysicsMasker = physics_masker()
-    product = ctx.product(size=600)
+    product = ctx.product(size=SIGNAL_SIZE)
     output = ctx.folder("out") / "vanishing"
     predict = PhysicsMasker.predict
     calls = []

@@ -27,6 +27,7 @@ from typing import Any
 
 from .. import __version__
 from .atomic import output_errors
+from .location import PRODUCT_METADATA_NAMES
 from .safe import Product
 from .writers import output_names
 
@@ -53,7 +54,7 @@ def input_files(product: Product) -> dict[str, dict[str, Any]]:
     which the archive holds anyway), the metadata files by SHA-256. Sizes and not checksums of the images:
     reading them all again for every check would cost as much as the run's own decode."""
     location = product.location
-    metadata = [name for name in ("MTD_MSIL1C.xml", "MTD_MSIL2A.xml") if location.exists(name)]
+    metadata = [name for name in PRODUCT_METADATA_NAMES if location.exists(name)]
     files: dict[str, dict[str, Any]] = {}
     for relative in (*metadata, f"{product.granule}/MTD_TL.xml"):
         files[relative] = {"sha256": hashlib.sha256(location.read_bytes(relative)).hexdigest()}

@@ -25,7 +25,7 @@ from ..masker import BLOCK_ANGLES
 from ..resample import coarse_window_for, downsample_mean, upsample_margin, upsample_window
 from . import qi_masks
 from .checksums import verify_files
-from .location import SafeLocation
+from .location import PRODUCT_METADATA_NAMES, SafeLocation
 from .product_mtd import ProductMetadata, read_product_metadata
 from .raster import check_shape, open_raster, read_window
 from .tile_mtd import AngleGrid, TileMetadata, read_tile_metadata
@@ -56,10 +56,10 @@ def open_product(path: Any, mask_footprint: bool = True, check_files: bool = Tru
     granule = "/".join(granules.pop())
     tile = read_tile_metadata(_document(location, f"{granule}/MTD_TL.xml"))
     product = Product(location, metadata, tile, granule, mask_footprint, use_jp2_levels)
-    if check_files or verify:
-        product.check_files()
     if verify:
-        verify_files(location, [names[0], f"{granule}/MTD_TL.xml", *product.files_read()])
+        product.verify()
+    elif check_files:
+        product.check_files()
     return product
 
 
@@ -163,6 +163,13 @@ class Product:
         """Every image file a run may read: each band's files and detector footprints (relative paths)."""
         files = [relative for band in self.bands for relative in self.band_files(band).values()]
         return files + [mask for mask in map(self.footprint_file, self.bands) if mask]
+
+    def verify(self) -> int:
+        """Check every file s2mask reads, the metadata included, against the checksums of ``manifest.safe``
+        (:mod:`.checksums`); returns how many were checked."""
+        self.check_files()
+        metadata = [name for name in PRODUCT_METADATA_NAMES if self.location.exists(name)]
+        return verify_files(self.location, [*metadata, f"{self.granule}/MTD_TL.xml", *self.files_read()])
 
     def check_files(self) -> None:
         """Fail early, naming the file, when a band file or detector footprint the metadata lists is absent.
