@@ -59,7 +59,6 @@ SCL_NAMES: dict[int, str] = {
     5: "NOT_VEGETATED", 6: "WATER", 7: "UNCLASSIFIED", 8: "CLOUD_MEDIUM_PROBABILITY",
     9: "CLOUD_HIGH_PROBABILITY", 10: "THIN_CIRRUS", 11: "SNOW",
 }
-SCL_VEGETATION = 4
 SCL_NOT_VEGETATED = 5
 #: NDVI above which a clear-land pixel is written as SCL vegetation (4) rather than not vegetated (5).
 SCL_VEGETATION_NDVI = 0.4

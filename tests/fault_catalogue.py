@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import small_scene
+from helpers import small_scene
 
 #: The product every metadata case edits: a 120 x 120 px (1.2 km) L1C tile of baseline 05.10.
 SIZE = 120
@@ -51,15 +51,17 @@ class Case:
     check: Callable[[Context], None]
     #: what the issue saw, and what the case requires
     description: str
+    #: about ten seconds or more on 2 busy cores (a cluster started and signalled, or hundreds of edits)
+    slow: bool = False
 
 
 CASES: list[Case] = []
 
 
-def case(group: str, name: str, *, questionable: bool = False) -> Callable:
+def case(group: str, name: str, *, questionable: bool = False, slow: bool = False) -> Callable:
     def register(check: Callable[[Context], None]) -> Callable[[Context], None]:
         description = " ".join((check.__doc__ or "").split())
-        CASES.append(Case(name, group, questionable, check, description))
+        CASES.append(Case(name, group, questionable, check, description, slow))
         return check
     return register
 
@@ -476,7 +478,7 @@ def _(ctx: Context) -> None:
     assert staging(output) == []
 
 
-@case("wrong 3", "batch: SIGTERM to the batch process")
+@case("wrong 3", "batch: SIGTERM to the batch process", slow=True)
 def _(ctx: Context) -> None:
     """`timeout` and `docker stop` send SIGTERM to the batch process alone. Wanted: exit 143, the cluster
     stopped, no staging folder and no lock file left."""
@@ -492,7 +494,7 @@ def _(ctx: Context) -> None:
     assert staging(output) == [] and not (output / ".s2mask-batch.lock").exists(), sorted(os.listdir(output))
 
 
-@case("wrong 3", "batch: Ctrl-C in the terminal (SIGINT to every process of the job)")
+@case("wrong 3", "batch: Ctrl-C in the terminal (SIGINT to every process of the job)", slow=True)
 def _(ctx: Context) -> None:
     """Ctrl-C of `s2mask batch` printed 71 lines, four worker tracebacks among them. Wanted: exit 130, no
     traceback, nothing partial."""
@@ -575,7 +577,7 @@ def _(ctx: Context) -> None:
         expect_error(cli("info", product), "MTD_TL.xml")
 
 
-@case("wrong 4", "every element and attribute of both metadata files, each made unreadable in turn")
+@case("wrong 4", "every element and attribute of both metadata files, each made unreadable in turn", slow=True)
 def _(ctx: Context) -> None:
     """Each element text of MTD_MSIL1C.xml and MTD_TL.xml (one per kind of element) set to 'zz', '', 'NaN'
     or removed, each attribute to 'zz' or '99': opening, summarising and reading the product either works

@@ -11,7 +11,8 @@ import sys
 import time
 
 import pytest
-from test_batch import make_products
+
+from helpers import make_products
 
 pytest.importorskip("distributed")
 
@@ -27,6 +28,12 @@ def reports(folder):
     return sorted(folder.glob("*_s2mask_report.json"))
 
 
+def records(folder):
+    """The completion records: a product is finished once its record is written, the last of its files."""
+    return sorted(folder.glob("*_s2mask_record.json"))
+
+
+@pytest.mark.slow
 def test_a_killed_batch_completes_on_the_next_run(tmp_path):
     products = make_products(tmp_path / "products", PRODUCTS, 480)
     output = tmp_path / "out"
@@ -34,11 +41,11 @@ def test_a_killed_batch_completes_on_the_next_run(tmp_path):
     process = subprocess.Popen(batch_command(products, output), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 180
-    while not reports(output) and process.poll() is None and time.monotonic() < deadline:
+    while not records(output) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    finished = {path.name.removesuffix("_s2mask_report.json") for path in reports(output)}
+    finished = {path.name.removesuffix("_s2mask_record.json") for path in records(output)}
     assert 1 <= len(finished) < PRODUCTS, "the kill must come after the first product and before the last"
     assert not (output / "batch_summary.json").exists()
 

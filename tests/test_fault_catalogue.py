@@ -23,6 +23,7 @@ def case_id(case) -> str:
     return re.sub(r"\W+", "_", case.group) + "-" + re.sub(r"\W+", "_", case.name).strip("_")
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case_id(case) for case in CASES])
+@pytest.mark.parametrize("case", [pytest.param(case, id=case_id(case), marks=[pytest.mark.slow] if case.slow else [])
+                                  for case in CASES])
 def test_case(case, context):
     case.check(context)

@@ -25,7 +25,7 @@ from typing import Any
 from ..errors import OutputError, ParameterError, S2MaskError
 from ..io.atomic import check_output_folder, remove_stale_staging
 from ..io.ownership import OwnerLock
-from ..masker import Masker
+from ..masking import Masker
 from ..params import ProcessingParameters, whole_number
 from ..pipeline import run_parameters
 from .inputs import expand_inputs, identify

@@ -28,14 +28,12 @@ from ..io.atomic import remove_stale_staging
 from ..io.record import input_files, outputs_intact, read_record
 from ..io.safe import Product, open_product
 from ..io.writers import output_names
-from ..masker import Masker
-from ..params import ProcessingParameters
+from ..masking import Masker
+from ..params import ProcessingParameters, performance_fields
 from ..pipeline import run
 from .inputs import product_name
 from .sizing import threads_per_product
 
-#: Parameters that change how fast a run is, never what it writes.
-PERFORMANCE_FIELDS = ("block_size", "device", "threads")
 LOG_FOLDER = "logs"
 
 
@@ -92,7 +90,7 @@ def completed_report(output_dir: str | Path, product: Product, params: Processin
     record = read_record(folder, product.product_id)
     if record is None or record.get("s2mask_version") != __version__ or record.get("product_id") != product.product_id:
         return None
-    wanted = {key: value for key, value in params.to_dict().items() if key not in PERFORMANCE_FIELDS}
+    wanted = {key: value for key, value in params.to_dict().items() if key not in performance_fields()}
     made = record.get("parameters", {})
     if any(made.get(key) != value for key, value in wanted.items()):
         return None

@@ -12,7 +12,7 @@ from osgeo import osr
 
 from ..errors import ProductFormatError
 from ..grid import Grid
-from ..masker import MAX_ZENITH
+from ..masking import MAX_ZENITH
 from .product_mtd import document_time
 from .xmlutil import XmlDocument
 

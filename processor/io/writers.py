@@ -72,9 +72,11 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class OutputOptions:
-    """Which outputs to write. ``probability_classes``: class values with a probability band (empty: none)."""
+    """Which outputs to write: ``cog`` the classes (output kind ``cog`` of the parameters, ``classes`` among
+    the paths), which the probability COG needs too; ``probability_classes``: class values with a
+    probability band (empty: none)."""
 
-    geotiff: bool = True
+    cog: bool = True
     dimap: bool = False
     probability_classes: tuple[int, ...] = ()
     scl: bool = False
@@ -140,7 +142,7 @@ class RunOutputs:
     def _open_writers(self) -> None:
         options, metadata = self.options, tiff_metadata(self.info)
         probability_classes = tuple(options.probability_classes)
-        if options.geotiff:
+        if options.cog:
             self._cogs["classes"] = class_cog(self._stage.path(self.names["classes"]),
                                               self._stage.scratch_path("classes.tif"), self.grid, metadata)
             if probability_classes:
