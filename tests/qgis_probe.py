@@ -74,7 +74,8 @@ def render(layer: QgsRasterLayer, path: str, legend_scale: float = 4.0) -> None:
     picture = job.renderedImage()
     tree = QgsLayerTree()
     tree.addLayer(layer)
-    legend = QgsLegendRenderer(QgsLayerTreeModel(tree), QgsLegendSettings())
+    model = QgsLayerTreeModel(tree)  # the renderer does not keep the model alive
+    legend = QgsLegendRenderer(model, QgsLegendSettings())
     legend_size = legend.minimumSize()
     legend_image = QImage(int(legend_size.width() * legend_scale) + 4, int(legend_size.height() * legend_scale) + 4,
                           QImage.Format_ARGB32)

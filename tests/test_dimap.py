@@ -199,6 +199,7 @@ def test_class_header_is_an_envi_classification_snap_and_gdal_both_read(written)
     dataset = gdal.Open(str(path.with_suffix(".data") / "s2mask_class.img"))
     band = dataset.GetRasterBand(1)
     assert band.GetCategoryNames() == names and band.GetNoDataValue() == 0
+    assert band.GetDescription() == "s2mask_class"  # the statistics sidecar keeps the header's band name
     table = band.GetColorTable()
     assert table.GetCount() == len(CLASS_TABLE)  # QGIS's legend: exactly the classes
     assert [table.GetColorEntry(c.value)[:3] for c in CLASS_TABLE] == [c.rgba[:3] for c in CLASS_TABLE]

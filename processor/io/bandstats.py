@@ -44,10 +44,15 @@ class BandHistograms:
                 "STATISTICS_VALID_PERCENT": f"{100.0 * valid / total:.10g}"}
 
 
-def pam_statistics(statistics: Mapping[str, str]) -> bytes:
-    """A one-band GDAL PAM document (``NAME.aux.xml``) holding ``statistics`` as band metadata."""
+def pam_statistics(statistics: Mapping[str, str], description: str) -> bytes:
+    """A one-band GDAL PAM document (``NAME.aux.xml``) holding ``statistics`` as band metadata.
+
+    GDAL gives the band the PAM's description, an empty one when it has none: ``description`` repeats
+    the band's name (an ENVI header's ``band names``) so that it is not lost."""
     root = etree.Element("PAMDataset")
-    metadata = etree.SubElement(etree.SubElement(root, "PAMRasterBand", band="1"), "Metadata")
+    band = etree.SubElement(root, "PAMRasterBand", band="1")
+    etree.SubElement(band, "Description").text = description
+    metadata = etree.SubElement(band, "Metadata")
     for key, value in statistics.items():
         etree.SubElement(metadata, "MDI", key=key).text = value
     return etree.tostring(root, pretty_print=True)

@@ -233,7 +233,7 @@ class DimapWriter(FinishOnSuccess):
             sidecar = band_file.path.with_name(band_file.path.name + ".aux.xml")
             if statistics:
                 with output_errors(sidecar):
-                    sidecar.write_bytes(pam_statistics(statistics))
+                    sidecar.write_bytes(pam_statistics(statistics, band.name))
         document = etree.tostring(self.header(), xml_declaration=True, encoding="ISO-8859-1", pretty_print=True)
         with output_errors(self.path):
             self.path.write_bytes(document)
