@@ -125,6 +125,14 @@ def test_exact_statistics_are_inside_every_tif(written, tmp_path):
     assert not list(tmp_path.glob("*.aux.xml"))
 
 
+def test_every_tif_passes_gdals_cog_validator_with_the_metadata_inside(written):
+    validate = pytest.importorskip("osgeo_utils.samples.validate_cloud_optimized_geotiff").validate
+    paths, _, _ = written
+    for kind in ("classes", "scl", "probabilities"):
+        warnings, errors, _ = validate(str(paths[kind]), full_check=True)
+        assert (warnings, errors) == ([], []), kind
+
+
 def test_colour_table_and_attribute_table_agree_and_scl_has_esa_colours(written):
     paths, _, _ = written
     for kind, coding in (("classes", CLASS_CODING), ("scl", SCL_CODING)):
