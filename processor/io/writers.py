@@ -204,7 +204,8 @@ class RunOutputs:
         if self.counter.total != expected:
             raise OutputError(f"the run wrote {self.counter.total} of {expected} pixels; outputs would have gaps",
                               self.folder)
-        kinds = list(self._cogs)
+        suffixes = ("", "_style") if self.options.styles else ("",)
+        kinds = [kind + suffix for kind in self._cogs for suffix in suffixes]  # each GeoTIFF, then its style
         completions: list[Callable[[], None]] = [writer.convert for writer in self._cogs.values()]
         if self._dimap is not None:
             completions.append(self._dimap.close)
@@ -225,8 +226,6 @@ class RunOutputs:
         finally:
             for writer in self._cogs.values():
                 writer.release()
-        if self.options.styles:
-            kinds += [f"{kind}_style" for kind in self._cogs]
         if self.options.stac and self._cogs:
             kinds.append("stac")
         report: dict[str, Any] = {}
