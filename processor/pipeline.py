@@ -63,7 +63,7 @@ def run_details(product: Product, masker: Masker) -> dict[str, Any]:
         "product": {"id": product.product_id, "level": product.level, "processing_baseline": product.baseline,
                     "spacecraft": product.spacecraft, "sensing_time": product.sensing_time.isoformat(),
                     "tile": product.tile_id, "esa_cloud_cover_percent": product.cloud_cover,
-                    "sun_zenith_mean": sun_zenith, "sun_azimuth_mean": sun_azimuth},
+                    "sun_zenith_mean_deg": sun_zenith, "sun_azimuth_mean_deg": sun_azimuth},
         "model_bands": list(masker.bands),
         # what precision="auto" chose on this machine; None for a masker without networks
         "model_precision": getattr(masker, "precision", None),
