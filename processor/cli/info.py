@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 NAME = "info"
 HELP = "Summarise a Sentinel-2 product: level, baseline, tile, date, bands and grids, offsets, angles, cloud cover."
@@ -20,6 +21,10 @@ def main(args: argparse.Namespace) -> int:
     from ..io.safe import open_product
     from ..io.summary import format_summary, summarize
 
-    summary = summarize(open_product(args.product, verify=args.verify))
+    product = open_product(args.product)
+    if args.verify:
+        checked = product.verify()
+        print(f"s2mask: {checked} files match the checksums of manifest.safe", file=sys.stderr)
+    summary = summarize(product)
     print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
     return 0
