@@ -4,7 +4,8 @@
 spot: no ``finally`` runs and a run's staging folder stays behind. Inside :func:`signals_as_exceptions`
 SIGTERM raises :class:`Terminated` (a ``KeyboardInterrupt``) in the main thread instead, so every clean-up
 that Ctrl-C triggers runs for it too. The first signal wins: further SIGINT or SIGTERM are ignored
-until the clean-up is done, so that they cannot cut it short.
+until the clean-up is done, so that they cannot cut it short. Steps that must not be cut in two (making
+a staging folder and taking its lock, moving outputs into place) run under :func:`deferred_signals`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from types import FrameType
 EXIT_STATUS = {signal.SIGINT: 128 + signal.SIGINT, signal.SIGTERM: 128 + signal.SIGTERM}
 
 
+#: Nesting depth of :func:`deferred_signals` in the main thread, and the signals that arrived meanwhile.
+_deferring = 0
+_pending: list[int] = []
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived; raised wherever Ctrl-C's ``KeyboardInterrupt`` would be."""
 
@@ -29,6 +35,9 @@ def exit_status(interrupt: KeyboardInterrupt) -> int:
 
 
 def _raise(signum: int, frame: FrameType | None) -> None:
+    if _deferring:
+        _pending.append(signum)
+        return
     for number in EXIT_STATUS:
         signal.signal(number, signal.SIG_IGN)
     raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
@@ -50,3 +59,22 @@ def signals_as_exceptions() -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, signal.SIG_DFL if handler is None else handler)
+
+
+@contextmanager
+def deferred_signals() -> Iterator[None]:
+    """A SIGINT or SIGTERM that arrives inside the block (in the main thread, under
+    :func:`signals_as_exceptions`) is raised when the block ends without an error of its own."""
+    global _deferring
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+    if not _deferring and _pending:
+        signum = _pending[0]
+        _pending.clear()
+        _raise(signum, None)

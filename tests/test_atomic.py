@@ -230,3 +230,13 @@ def test_gdal_warnings_of_a_failed_write_are_dropped_and_kept_otherwise(tmp_path
         raise RuntimeError("Write error")
     err = capfd.readouterr().err
     assert "kept after success" in err and "echo" not in err
+
+
+def test_an_interrupt_while_the_staging_folder_is_made_leaves_nothing(tmp_path, monkeypatch):
+    def interrupted(path, *, wait):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(OwnerLock, "acquire", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        OutputStage(tmp_path / "new", "P").__enter__()
+    assert listing(tmp_path) == []

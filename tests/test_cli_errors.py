@@ -9,7 +9,7 @@ import pytest
 
 from s2mask.cli import as_typed, main
 from s2mask.errors import ParameterError
-from s2mask.interrupts import Terminated, exit_status, signals_as_exceptions
+from s2mask.interrupts import Terminated, deferred_signals, exit_status, signals_as_exceptions
 
 OPTIONS = {"block_size": "--block-size", "resolution": "--resolution", "super_resolution": "--super-resolution"}
 
@@ -51,3 +51,16 @@ def test_a_command_ended_by_sigterm_exits_143_in_one_line(monkeypatch, capsys):
     monkeypatch.setattr(command, "main", terminated)
     assert main(["info", "anything"]) == 143
     assert capsys.readouterr().err == "s2mask: terminated (SIGTERM); no partial output was kept\n"
+
+
+def test_a_signal_inside_a_deferred_step_acts_at_its_end():
+    steps = []
+    with pytest.raises(Terminated), signals_as_exceptions():
+        with deferred_signals():
+            os.kill(os.getpid(), signal.SIGTERM)
+            steps.append("went on")
+            with deferred_signals():
+                steps.append("nested")
+            steps.append("still")
+        steps.append("never")
+    assert steps == ["went on", "nested", "still"]

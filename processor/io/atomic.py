@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ..errors import OutputError, ParameterError, S2MaskError
+from ..interrupts import deferred_signals
 from .ownership import OwnerLock
 
 #: Where writers keep intermediate files (never committed).
@@ -201,8 +202,10 @@ class OutputStage:
         self._created = create_output_folder(self.folder)
         try:
             self.removed_stale = remove_stale_staging(self.folder, self.name)
-            self._staging, self._owner = self._own_staging()
+            with deferred_signals():  # a Ctrl-C here would leave the new folder behind, unlocked
+                self._staging, self._owner = self._own_staging()
         except BaseException:
+            self.discard()
             remove_empty(self._created)
             raise
         return self
@@ -216,6 +219,9 @@ class OutputStage:
                     return staging, OwnerLock.acquire(staging / OWNER, wait=True)
                 except FileNotFoundError:
                     continue  # another run's clean-up took it for stale in the instant before the lock
+                except BaseException:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    raise
         raise OutputError("cannot keep a staging folder: something deletes them as they are made", self.folder)
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -271,6 +277,10 @@ class OutputStage:
 
     def _commit(self) -> None:
         order = self._commit_order()
+        with deferred_signals():  # all of the outputs move into place, or (after an error) the rest stay
+            self._move(order)
+
+    def _move(self, order: list[str]) -> None:
         for entry in order:
             source, target = self.staging / entry, self.folder / entry
             with output_errors(target, "cannot move into place"):
