@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from osgeo import gdal
@@ -69,6 +69,8 @@ def _document(location: SafeLocation, relative: str) -> XmlDocument:
 class Product:
     """One opened SAFE product. Reads are lazy; GDAL datasets are opened once and cached."""
 
+    #: The input format, as ``s2mask info`` and the report name it.
+    format: ClassVar[str] = "SAFE"
     location: SafeLocation
     metadata: ProductMetadata
     tile: TileMetadata
@@ -266,13 +268,7 @@ class Product:
         masks = self.tile.mask_files
         window = window or self.grid(resolution).full_window
         if "MSK_CLASSI" in masks:
-            relative = masks["MSK_CLASSI"][""]
-            dataset = self._dataset(relative, 60, "MSK_CLASSI")
-            describe = self.location.describe(relative)
-            flags = np.zeros(self.grid(60).shape, dtype=np.uint8)
-            for index in range(min(3, dataset.RasterCount)):
-                layer = read_window(dataset, self.grid(60).full_window, describe, band=index + 1)
-                flags |= (layer > 0).astype(np.uint8) << index
+            flags = self._cloud_flags(masks["MSK_CLASSI"][""])
             return nearest_on_grid(flags, 60 // resolution if resolution < 60 else 1, window)
         if "MSK_CLOUDS" in masks:
             relative = masks["MSK_CLOUDS"][""]
@@ -281,6 +277,16 @@ class Product:
             return qi_masks.rasterize(features, values, self.grid(resolution), window)
         raise ProductFormatError("the tile metadata lists no L1C cloud mask (MSK_CLASSI or MSK_CLOUDS)",
                                  self.location.display_name)
+
+    def _cloud_flags(self, relative: str) -> np.ndarray:
+        """The flags of ``MSK_CLASSI_B00`` on the whole 60 m grid: one layer per flag in the file."""
+        dataset = self._dataset(relative, 60, "MSK_CLASSI")
+        describe = self.location.describe(relative)
+        flags = np.zeros(self.grid(60).shape, dtype=np.uint8)
+        for index in range(min(3, dataset.RasterCount)):
+            layer = read_window(dataset, self.grid(60).full_window, describe, band=index + 1)
+            flags |= (layer > 0).astype(np.uint8) << index
+        return flags
 
     # --- angles -----------------------------------------------------------------------------------
     def sun_angles(self, resolution: int, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
