@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import ProductIOError, S2MaskError
 from ..io.atomic import staging_folders
-from ..io.safe import open_product
+from ..io.formats import open_product
 from ..io.writers import output_names
 from ..masker import Masker
 from ..params import ProcessingParameters

@@ -58,7 +58,7 @@ def _from_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, float]]:
 
 
 def _from_product(path: Path, resolution: int) -> tuple[dict[str, np.ndarray], dict[str, Any], str]:
-    from ..io.safe import open_product
+    from ..io.formats import open_product
 
     product = open_product(path)
     window = product.grid(resolution).full_window

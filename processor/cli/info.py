@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..io.safe import open_product
+from ..io.formats import open_product
 from ..io.summary import format_summary, summarize
 
 NAME = "info"
@@ -13,7 +13,8 @@ HELP = "Summarise a Sentinel-2 product: level, baseline, tile, date, bands and g
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("product", help="a .SAFE folder, its MTD_MSIL1C.xml/MTD_MSIL2A.xml, or a zipped SAFE")
+    parser.add_argument("product", help="a .SAFE folder, its MTD_MSIL1C.xml/MTD_MSIL2A.xml or a zipped SAFE; an "
+                        "EOPF .zarr (folder, zip or URL); a STAC item (JSON file or URL)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 

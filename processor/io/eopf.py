@@ -41,6 +41,7 @@ from .product_mtd import ProductMetadata, parse_time
 from .radiometry import PixelSource, scaling
 from .raster import read_window
 from .safe import Product
+from .stac import spacecraft_name
 from .tile_mtd import AngleGrid, TileMetadata
 from .zarrstore import ZarrLocation, find_store
 
@@ -86,7 +87,7 @@ def open_eopf(path: Any, mask_footprint: bool = True, check_files: bool = True) 
         level=level,
         product_type=product_type,
         baseline=baseline,
-        spacecraft=str(properties.get("platform", "")).replace("sentinel", "Sentinel"),
+        spacecraft=spacecraft_name(properties.get("platform")),
         start_time=parse_time(_required(properties, "start_datetime", location)),
         generation_time=parse_time(properties["created"]) if properties.get("created") else None,
         relative_orbit=properties.get("sat:relative_orbit"),

@@ -44,7 +44,7 @@ GML_NS = "http://www.opengis.net/gml/3.2"
 EOP_NS = "http://www.opengis.net/eop/2.0"
 
 
-def _srs(epsg: int) -> osr.SpatialReference:
+def spatial_reference(epsg: int) -> osr.SpatialReference:
     reference = osr.SpatialReference()
     reference.ImportFromEPSG(epsg)
     return reference
@@ -56,7 +56,7 @@ def write_jp2(path: Path, array: np.ndarray, desc: ProductDescription, resolutio
     kind = gdal.GDT_UInt16 if data.dtype == np.uint16 else gdal.GDT_Byte
     memory = gdal.GetDriverByName("MEM").Create("", data.shape[2], data.shape[1], data.shape[0], kind)
     memory.SetGeoTransform((desc.ulx, resolution, 0, desc.uly, 0, -resolution))
-    memory.SetProjection(_srs(desc.epsg).ExportToWkt())
+    memory.SetProjection(spatial_reference(desc.epsg).ExportToWkt())
     for index, layer in enumerate(data, start=1):
         memory.GetRasterBand(index).WriteArray(layer)
     options = ["QUALITY=100", "REVERSIBLE=YES", "YCC=NO"]
@@ -75,7 +75,7 @@ def _polygons(raster: np.ndarray, desc: ProductDescription, resolution: int) -> 
     memory.GetRasterBand(1).WriteArray(raster.astype(np.uint8))
     # The data source must outlive its layer: GDAL frees the layer with it (a segfault otherwise).
     source = ogr.GetDriverByName("Memory").CreateDataSource("")
-    layer = source.CreateLayer("p", srs=_srs(desc.epsg))
+    layer = source.CreateLayer("p", srs=spatial_reference(desc.epsg))
     layer.CreateField(ogr.FieldDefn("value", ogr.OFTInteger))
     band = memory.GetRasterBand(1)
     gdal.Polygonize(band, band, layer, 0)
@@ -164,7 +164,7 @@ def write_truth(path: Path, scene: Scene, desc: ProductDescription) -> None:
     dataset = driver.Create(str(path), scene.shape[1], scene.shape[0], 1, gdal.GDT_Byte,
                             options=["COMPRESS=DEFLATE", "TILED=YES"])
     dataset.SetGeoTransform((desc.ulx, 10, 0, desc.uly, 0, -10))
-    dataset.SetProjection(_srs(desc.epsg).ExportToWkt())
+    dataset.SetProjection(spatial_reference(desc.epsg).ExportToWkt())
     dataset.GetRasterBand(1).WriteArray(scene.truth)
     dataset.GetRasterBand(1).SetDescription("truth classes (s2mask class scheme)")
     dataset = None
