@@ -53,3 +53,38 @@ def product_factory(tmp_path_factory):
         return cache[key]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def eopf_factory(tmp_path_factory):
+    """``make(level, baseline, zipped=False)``: a cached synthetic EOPF Zarr product of ``small_scene()``."""
+    from s2mask.sim.eopf import write_eopf
+
+    cache: dict[tuple, Path] = {}
+    root = tmp_path_factory.mktemp("eopf")
+
+    def make(level: str = "L1C", baseline: str = "05.11", zipped: bool = False) -> Path:
+        key = (level, baseline, zipped)
+        if key not in cache:
+            cache[key] = write_eopf(small_scene(), root / "_".join(map(str, key)), level=level, baseline=baseline,
+                                    zipped=zipped)
+        return cache[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def stac_factory(tmp_path_factory):
+    """``make(style, level="L2A", baseline="05.09")``: the item JSON of a cached synthetic STAC product."""
+    from s2mask.sim.stac import write_stac
+
+    cache: dict[tuple, Path] = {}
+    root = tmp_path_factory.mktemp("stac")
+
+    def make(style: str, level: str = "L2A", baseline: str = "05.09") -> Path:
+        key = (style, level, baseline)
+        if key not in cache:
+            cache[key] = write_stac(small_scene(), root / "_".join(key), style=style, level=level, baseline=baseline)
+        return cache[key]
+
+    return make

@@ -63,8 +63,9 @@ def _group(members: dict[str, Any], attributes: dict[str, Any] | None = None) ->
 
 
 def _raster(desc: ProductDescription, resolution: int, dtype: str, attributes: dict[str, Any],
-            fill_value: Any = None) -> dict[str, Any]:
-    """A 2-D array on the ``resolution`` grid of the tile, with EOPF's ``proj:`` attributes."""
+            fill_value: Any = None, typed: bool = True) -> dict[str, Any]:
+    """A 2-D array on the ``resolution`` grid of the tile, with EOPF's ``proj:`` attributes (and its dtype
+    as an attribute where ESA writes one: not on the scene classification)."""
     rows, cols = (size * 10 // resolution for size in desc.shape_10m)
     per_side = CHUNKS_PER_SIDE[desc.level][resolution]
     reference = osr.SpatialReference()
@@ -72,7 +73,7 @@ def _raster(desc: ProductDescription, resolution: int, dtype: str, attributes: d
     proj = {"proj:bbox": [desc.ulx, desc.uly - rows * resolution, desc.ulx + cols * resolution, desc.uly],
             "proj:epsg": desc.epsg, "proj:shape": [rows, cols],
             "proj:transform": [float(resolution), 0.0, desc.ulx, 0.0, -float(resolution), desc.uly, 0.0, 0.0, 1.0],
-            "proj:wkt2": reference.ExportToWkt(), "dtype": dtype}
+            "proj:wkt2": reference.ExportToWkt(), **({"dtype": dtype} if typed else {})}
     return _array((rows, cols), dtype, {**proj, **attributes}, ("y", "x"),
                   (-(-rows // per_side), -(-cols // per_side)), fill_value)
 
@@ -107,7 +108,7 @@ def structure(desc: ProductDescription) -> dict[str, Any]:
                  **L1C_FLAGS, "long_name": "cloud classification mask provided in the final reference frame"})}))}
     if desc.level == "L2A":
         masks["l2a_classification"] = _group(_resolution_groups(
-            {(resolution, "scl"): _raster(desc, resolution, "|u1", {"long_name": "scene classification"})
+            {(resolution, "scl"): _raster(desc, resolution, "|u1", {}, typed=False)
              for resolution in (20, 60)}))
     detectors = len(desc.detectors)
     node = (ANGLE_NODES, ANGLE_NODES)
