@@ -144,3 +144,15 @@ def test_a_band_missing_from_a_store_is_reported(eopf_factory, tmp_path):
     with pytest.raises(MissingBandError, match="B8A"):
         product.read("B8A", 20)
 
+
+
+def test_a_format_3_store_asks_for_a_newer_gdal(tmp_path):
+    # the root of EOPF's 2026 products (Zarr format 3, final specification); GDAL 3.6 knows only a draft
+    store = tmp_path / "S2C_MSIL2A_20260105T101411_N0512_R022_T32TQM_20260105T120211.zarr"
+    for group in (store, store / "measurements"):
+        group.mkdir()
+        (group / "zarr.json").write_text('{"zarr_format": 3, "node_type": "group", "attributes": {}}')
+    assert detect_format(store) == "EOPF Zarr"
+    # a GDAL that reads the final format sees the group and misses stac_discovery instead
+    with pytest.raises(ProductFormatError, match="format 3" if gdal.VersionInfo() < "3070000" else "."):
+        open_product(store)

@@ -11,6 +11,7 @@ same few methods a :class:`~s2mask.io.location.SafeLocation` gives the SAFE read
 
 from __future__ import annotations
 
+import json
 import zipfile
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -23,8 +24,8 @@ from ..errors import ProductFormatError, ProductIOError
 
 gdal.UseExceptions()
 
-#: Files that mark the root of a Zarr format 2 store.
-ROOT_MARKERS = (".zmetadata", ".zgroup")
+#: Files that mark the root of a Zarr store: format 2 (consolidated or not), format 3.
+ROOT_MARKERS = (".zmetadata", ".zgroup", "zarr.json")
 
 
 def vsi_path(url: str) -> str:
@@ -72,6 +73,22 @@ def find_store(path: str | Path) -> str:
     raise ProductFormatError("not a Zarr store: expected a .zarr folder, a zipped .zarr or a URL", local)
 
 
+def _final_format_3(root: str) -> bool:
+    """True for a store of the final Zarr format 3 (``zarr.json`` with ``"zarr_format": 3``; GDAL 3.6's
+    draft wrote a URL there and kept its metadata under ``meta/``)."""
+    handle = gdal.VSIFOpenL(f"{root}/zarr.json", "rb")
+    if handle is None:
+        return False
+    try:
+        text = gdal.VSIFReadL(1, 1 << 20, handle)
+    finally:
+        gdal.VSIFCloseL(handle)
+    try:
+        return json.loads(text).get("zarr_format") == 3
+    except (ValueError, AttributeError):
+        return False
+
+
 class ZarrLocation:
     """One opened Zarr store: its arrays by path (``measurements/reflectance/r10m/b02``), their values and
     attributes, and the names GDAL's raster API opens them by."""
@@ -86,8 +103,14 @@ class ZarrLocation:
                                  display_name) from err
         if dataset is None:
             raise ProductIOError("cannot open the Zarr store", display_name)
+        group = dataset.GetRootGroup()
+        if not group.GetGroupNames() and not group.GetMDArrayNames() and _final_format_3(root):
+            raise ProductFormatError(
+                f"a Zarr format 3 store, which the Zarr driver of GDAL {gdal.__version__} cannot read (it knows a "
+                "2021 draft of format 3 only): EOPF's format 3 products (baseline 05.12) need a newer GDAL",
+                display_name)
         self._dataset = dataset
-        self._group = dataset.GetRootGroup()
+        self._group = group
 
     def __getstate__(self) -> dict[str, Any]:
         return {"root": self.root, "display_name": self.display_name}
