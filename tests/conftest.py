@@ -55,22 +55,29 @@ def product_factory(tmp_path_factory):
     return make
 
 
-@pytest.fixture(scope="session")
-def eopf_factory(tmp_path_factory):
-    """``make(level, baseline, zipped=False)``: a cached synthetic EOPF Zarr product of ``small_scene()``."""
-    from s2mask.sim.eopf import write_eopf
 
+def _cached_writer(tmp_path_factory, name: str, write):
+    """``make(*key)``: ``write(folder, *key)`` once per key into a session folder, then its cached result."""
     cache: dict[tuple, Path] = {}
-    root = tmp_path_factory.mktemp("eopf")
+    root = tmp_path_factory.mktemp(name)
 
-    def make(level: str = "L1C", baseline: str = "05.11", zipped: bool = False) -> Path:
-        key = (level, baseline, zipped)
+    def make(*key: str) -> Path:
         if key not in cache:
-            cache[key] = write_eopf(small_scene(), root / "_".join(map(str, key)), level=level, baseline=baseline,
-                                    zipped=zipped)
+            cache[key] = write(root / "_".join(key), *key)
         return cache[key]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def eopf_factory(tmp_path_factory):
+    """``make(level="L1C", baseline="05.11", zipped="")``: a cached synthetic EOPF Zarr product of
+    ``small_scene()`` (``zipped="zip"`` for its zip file)."""
+    from s2mask.sim.eopf import write_eopf
+
+    make = _cached_writer(tmp_path_factory, "eopf", lambda folder, level, baseline, zipped: write_eopf(
+        small_scene(), folder, level=level, baseline=baseline, zipped=bool(zipped)))
+    return lambda level="L1C", baseline="05.11", zipped=False: make(level, baseline, "zip" if zipped else "")
 
 
 @pytest.fixture(scope="session")
@@ -78,13 +85,6 @@ def stac_factory(tmp_path_factory):
     """``make(style, level="L2A", baseline="05.09")``: the item JSON of a cached synthetic STAC product."""
     from s2mask.sim.stac import write_stac
 
-    cache: dict[tuple, Path] = {}
-    root = tmp_path_factory.mktemp("stac")
-
-    def make(style: str, level: str = "L2A", baseline: str = "05.09") -> Path:
-        key = (style, level, baseline)
-        if key not in cache:
-            cache[key] = write_stac(small_scene(), root / "_".join(key), style=style, level=level, baseline=baseline)
-        return cache[key]
-
-    return make
+    make = _cached_writer(tmp_path_factory, "stac", lambda folder, style, level, baseline: write_stac(
+        small_scene(), folder, style=style, level=level, baseline=baseline))
+    return lambda style, level="L2A", baseline="05.09": make(style, level, baseline)

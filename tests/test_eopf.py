@@ -4,6 +4,7 @@ of the same scene, from a folder, a zip, and a store GDAL reaches by a /vsi path
 import pickle
 import shutil
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,9 +92,7 @@ def test_band_names():
 
 def _copy(eopf_factory, tmp_path):
     source = eopf_factory("L1C", "05.11")
-    copy = tmp_path / source.name
-    shutil.copytree(source, copy)
-    return copy
+    return Path(shutil.copytree(source, tmp_path / source.name))
 
 
 def _edit_root_attributes(store, change):

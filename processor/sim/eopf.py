@@ -20,22 +20,9 @@ import numpy as np
 from osgeo import osr
 
 from ..bands import ALL_BANDS, NATIVE_RESOLUTION, file_band_id
+from . import product as content
 from . import zarr_store
-from .product import (
-    ANGLE_NODES,
-    ANGLE_STEP,
-    ProductDescription,
-    band_files,
-    band_image,
-    cloud_layers,
-    describe,
-    detector_index,
-    dn_offset,
-    footprint_bands,
-    scl_layers,
-    sun_grids,
-    view_grids,
-)
+from .product import ProductDescription
 from .safe import write_truth, zip_product
 from .scene import Scene
 
@@ -92,17 +79,17 @@ def _resolution_groups(arrays: dict[tuple[int, str], dict[str, Any]]) -> dict[st
 
 def structure(desc: ProductDescription) -> dict[str, Any]:
     """The GroupSpec of a synthetic product described by ``desc`` (without chunk data)."""
-    offset = dn_offset(desc) / 10000
+    offset = content.dn_offset(desc) / 10000
     reflectance = {
         (resolution, eopf_name(band)): _raster(desc, resolution, "<u2", {
             "scale_factor": 0.0001, "add_offset": offset, "fill_value": 0, "units": "digital_counts",
             "valid_min": 1, "valid_max": 65535,
             "long_name": f"{'TOA' if desc.level == 'L1C' else 'BOA'} reflectance from MSI acquisition at spectral "
                          f"band {eopf_name(band)}"}, fill_value=0)
-        for band, resolution in band_files(desc.level)}
+        for band, resolution in content.band_files(desc.level)}
     footprints = {(NATIVE_RESOLUTION[band], eopf_name(band)): _raster(desc, NATIVE_RESOLUTION[band], "|u1", {
         "long_name": "detector footprint mask provided in the final reference frame (ground geometry). "
-                     "0 = no detector, 1-12 = detector 1-12"}) for band in footprint_bands(desc.level)}
+                     "0 = no detector, 1-12 = detector 1-12"}) for band in content.footprint_bands(desc.level)}
     masks = {"detector_footprint": _group(_resolution_groups(footprints)),
              "l1c_classification": _group(_resolution_groups({(60, "b00"): _raster(desc, 60, "|u1", {
                  **L1C_FLAGS, "long_name": "cloud classification mask provided in the final reference frame"})}))}
@@ -111,7 +98,7 @@ def structure(desc: ProductDescription) -> dict[str, Any]:
             {(resolution, "scl"): _raster(desc, resolution, "|u1", {}, typed=False)
              for resolution in (20, 60)}))
     detectors = len(desc.detectors)
-    node = (ANGLE_NODES, ANGLE_NODES)
+    node = (content.ANGLE_NODES, content.ANGLE_NODES)
     geometry = {
         "angle": _array((2,), "<U7", {}, ("angle",)),
         "band": _array((len(ALL_BANDS),), "<U3", {}, ("band",)),
@@ -122,8 +109,8 @@ def structure(desc: ProductDescription) -> dict[str, Any]:
         "sun_angles": _array((2, *node), "<f8", {}, ("angle", "y", "x"), fill_value="NaN"),
         "viewing_incidence_angles": _array((len(ALL_BANDS), detectors, 2, *node), "<f8", {},
                                            ("band", "detector", "angle", "y", "x"), fill_value="NaN"),
-        "x": _array((ANGLE_NODES,), "<i8", {}, ("x",)),
-        "y": _array((ANGLE_NODES,), "<i8", {}, ("y",)),
+        "x": _array((content.ANGLE_NODES,), "<i8", {}, ("x",)),
+        "y": _array((content.ANGLE_NODES,), "<i8", {}, ("y",)),
     }
     return _group({
         "measurements": _group({"reflectance": _group(_resolution_groups(reflectance))}),
@@ -168,9 +155,9 @@ def _grid_coordinates(desc: ProductDescription, resolution: int) -> dict[str, np
 
 
 def _angle_arrays(desc: ProductDescription) -> dict[str, Any]:
-    sun_zenith, sun_azimuth = sun_grids(desc)
-    views = np.stack([np.stack(pair) for pair in view_grids(desc)])          # (detector, angle, y, x)
-    steps = ANGLE_STEP * np.arange(ANGLE_NODES)
+    sun_zenith, sun_azimuth = content.sun_grids(desc)
+    views = np.stack([np.stack(pair) for pair in content.view_grids(desc)])          # (detector, angle, y, x)
+    steps = content.ANGLE_STEP * np.arange(content.ANGLE_NODES)
     prefix = "conditions/geometry"
     return {
         f"{prefix}/angle": ["zenith", "azimuth"],
@@ -191,14 +178,14 @@ def _contents(scene: Scene, desc: ProductDescription, spec: dict[str, Any]) -> d
     for path, _ in zarr_store.walk(spec):
         if path.rsplit("/", 1)[-1] in ("x", "y") and not path.startswith("conditions/geometry"):
             arrays[path] = _grid_coordinates(desc, int(path.split("/")[-2][1:-1]))[path[-1]]
-    for band in footprint_bands(desc.level):
+    for band in content.footprint_bands(desc.level):
         resolution = NATIVE_RESOLUTION[band]
-        arrays[f"conditions/mask/detector_footprint/r{resolution}m/{eopf_name(band)}"] = detector_index(
+        arrays[f"conditions/mask/detector_footprint/r{resolution}m/{eopf_name(band)}"] = content.detector_index(
             scene, resolution, desc.detectors)
-    layers = cloud_layers(scene)
+    layers = content.cloud_layers(scene)
     arrays["conditions/mask/l1c_classification/r60m/b00"] = layers[0] | layers[1] << 1 | layers[2] << 2
     if desc.level == "L2A":
-        for resolution, scl in scl_layers(scene).items():
+        for resolution, scl in content.scl_layers(scene).items():
             arrays[f"conditions/mask/l2a_classification/r{resolution}m/scl"] = scl
     return arrays
 
@@ -209,7 +196,7 @@ def write_eopf(scene: Scene, folder: str | Path, *, zipped: bool = False, **iden
     ``identity`` names the product as for :func:`~s2mask.sim.safe.write_product`; the exact truth is
     written beside it as ``<product id>_truth.tif``.
     """
-    desc = describe(scene, **identity)
+    desc = content.describe(scene, **identity)
     folder = Path(folder)
     root = folder / f"{desc.product_id}.zarr"
     if root.exists():
@@ -217,9 +204,9 @@ def write_eopf(scene: Scene, folder: str | Path, *, zipped: bool = False, **iden
     spec = structure(desc)
     zarr_store.write_structure(spec, root)
     zarr_store.fill(root, _contents(scene, desc, spec))
-    for band, resolution in band_files(desc.level):
+    for band, resolution in content.band_files(desc.level):
         zarr_store.fill(root, {f"measurements/reflectance/r{resolution}m/{eopf_name(band)}":
-                               band_image(scene, desc.level, band, resolution, dn_offset(desc))})
+                               content.band_image(scene, desc.level, band, resolution, content.dn_offset(desc))})
     write_truth(folder / f"{desc.product_id}_truth.tif", scene, desc)
     if not zipped:
         return root
