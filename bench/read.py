@@ -26,7 +26,7 @@ path, block, footprint = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
 product = open_product(path, mask_footprint=footprint)
 grid = product.grid(20)
 started = time.perf_counter()
-with gdal_config():
+with gdal_config(cache_mb=product.read_cache_mb(20)):
     for item in iter_blocks(grid, block, halo=0):
         stack = [product.read(band, 20, item.core) for band in product.bands]
 print(json.dumps({"seconds": time.perf_counter() - started}))

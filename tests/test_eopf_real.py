@@ -52,10 +52,13 @@ def test_angles_come_from_the_geometry_group(real_store):
 
 @pytest.mark.parametrize("level, name", [("L1C", EOPF_L1C), ("L2A", EOPF_L2A)])
 def test_synthetic_structure_is_part_of_the_real_one(real_data, level, name):
-    """Every group and array the sim writer makes exists in ESA's product with the same type and axes, and
-    its attributes are among ESA's."""
+    """Every group and array the sim writer makes exists in ESA's product with the same type, axes and (for
+    a full tile) chunks, and its attributes are among ESA's."""
     real = dict(zarr_store.walk(json.loads((real_data / name).read_text())))
-    ours = dict(zarr_store.walk(structure(describe(small_scene(), level=level, baseline="05.11"))))
+    detectors = (1, 2, 3, 4, 5, 6, 7) if level == "L1C" else (1, 2, 3, 4, 5, 6)  # as in the real products
+    desc = describe(small_scene(), level=level, baseline="05.11", detectors=detectors)
+    desc.shape_10m = (10980, 10980)  # the structure of a full tile (no pixels are written)
+    ours = dict(zarr_store.walk(structure(desc)))
     for path, node in ours.items():
         assert path in real, path
         assert zarr_store.is_array(node) == zarr_store.is_array(real[path]), path
@@ -63,5 +66,6 @@ def test_synthetic_structure_is_part_of_the_real_one(real_data, level, name):
             assert node["dtype"] == real[path]["dtype"], path
             assert node["attributes"]["_ARRAY_DIMENSIONS"] == real[path]["attributes"]["_ARRAY_DIMENSIONS"], path
             assert set(node["attributes"]) <= set(real[path]["attributes"]), path
+            assert node["shape"] == real[path]["shape"] and node["chunks"] == real[path]["chunks"], path
     missing_arrays = {p for p, n in real.items() if zarr_store.is_array(n) and p.startswith("measurements")} - set(ours)
     assert not missing_arrays

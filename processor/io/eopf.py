@@ -58,6 +58,16 @@ class EopfProduct(Product):
 
     format: ClassVar[str] = "EOPF Zarr"
 
+    def read_cache_mb(self, resolution: int) -> int:
+        """Enough block cache for one row of chunks of every band read at ``resolution`` (and its footprint),
+        plus a quarter: blocks stream row by row, each band's chunks must survive until the next block has
+        read them. ESA's L2A chunks are 5490 px (a whole 20 m band is one chunk, 60 MB decoded): with the
+        SAFE's 512 MB the cache would evict chunks every block and decode each band many times over."""
+        paths = [self.band_files(band)[self.source_resolution(band, resolution)] for band in self.bands]
+        paths += list(self.tile.mask_files.get("MSK_DETFOO", {}).values()) if self.mask_footprint else []
+        needed = sum(self.location.chunk_row_bytes(path) for path in paths) * 5 // 4 // 2**20
+        return max(super().read_cache_mb(resolution), needed)
+
     def _cloud_flags(self, relative: str) -> np.ndarray:
         """``l1c_classification/r60m/b00`` already holds the flags as bits (OPAQUE 1, CIRRUS 2, SNOW_ICE 4)."""
         dataset = self._dataset(relative, 60, "l1c_classification")

@@ -26,7 +26,7 @@ from ..resample import coarse_window_for, downsample_mean, upsample_margin, upsa
 from . import qi_masks
 from .location import SafeLocation
 from .product_mtd import ProductMetadata, read_product_metadata
-from .raster import check_shape, open_raster, read_window
+from .raster import cache_mb, check_shape, open_raster, read_window
 from .tile_mtd import AngleGrid, TileMetadata, read_tile_metadata
 from .xmlutil import XmlDocument, parse_xml
 
@@ -168,6 +168,10 @@ class Product:
             check_shape(dataset, self.grid(resolution).shape, describe, what)
             self._datasets[relative] = dataset
         return self._datasets[relative]
+
+    def read_cache_mb(self, resolution: int) -> int:
+        """The GDAL block cache (MB) that streaming blocks onto the ``resolution`` grid needs."""
+        return cache_mb(resolution)
 
     def source_resolution(self, band: str, resolution: int) -> int:
         """Which file of a band serves a target resolution: the coarsest one not coarser than the target

@@ -153,6 +153,13 @@ class ZarrLocation:
         array = self._array(path)
         return array.GetScale(), array.GetOffset()
 
+    def chunk_row_bytes(self, path: str) -> int:
+        """Bytes of one row of chunks of a 2-D array decoded: what GDAL's block cache holds while a read
+        streams across the array."""
+        array = self._array(path)
+        rows, cols = (dimension.GetSize() for dimension in array.GetDimensions())
+        return min(array.GetBlockSize()[0], rows) * cols * array.GetDataType().GetSize()
+
     def read(self, path: str) -> np.ndarray:
         """The whole array (numeric arrays as numpy, string coordinates as an array of str)."""
         array = self._array(path)

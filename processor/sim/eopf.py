@@ -27,8 +27,10 @@ from .safe import write_truth, zip_product
 from .scene import Scene
 
 BLOSC = {"id": "blosc", "cname": "zstd", "clevel": 3, "shuffle": 2, "blocksize": 0}
-#: Chunks per side of each resolution group, as in ESA's products (L1C 1830/915/305 px, L2A 5490 px or whole).
+#: Chunks per side of the reflectance arrays of each resolution group, as in ESA's products (L1C 1830/915/
+#: 305 px, L2A 5490 px or whole); masks are chunked like L1C's bands in L1C and whole in L2A.
 CHUNKS_PER_SIDE = {"L1C": {10: 6, 20: 6, 60: 6}, "L2A": {10: 2, 20: 1, 60: 1}}
+MASK_CHUNKS_PER_SIDE = {"L1C": 6, "L2A": 1}
 L1C_FLAGS = {"flag_masks": [1, 2, 4], "flag_meanings": ["OPAQUE", "CIRRUS", "SNOW_ICE"]}
 
 
@@ -50,11 +52,11 @@ def _group(members: dict[str, Any], attributes: dict[str, Any] | None = None) ->
 
 
 def _raster(desc: ProductDescription, resolution: int, dtype: str, attributes: dict[str, Any],
-            fill_value: Any = None, typed: bool = True) -> dict[str, Any]:
+            fill_value: Any = None, typed: bool = True, per_side: int | None = None) -> dict[str, Any]:
     """A 2-D array on the ``resolution`` grid of the tile, with EOPF's ``proj:`` attributes (and its dtype
     as an attribute where ESA writes one: not on the scene classification)."""
     rows, cols = (size * 10 // resolution for size in desc.shape_10m)
-    per_side = CHUNKS_PER_SIDE[desc.level][resolution]
+    per_side = per_side or CHUNKS_PER_SIDE[desc.level][resolution]
     reference = osr.SpatialReference()
     reference.ImportFromEPSG(desc.epsg)
     proj = {"proj:bbox": [desc.ulx, desc.uly - rows * resolution, desc.ulx + cols * resolution, desc.uly],
@@ -87,15 +89,18 @@ def structure(desc: ProductDescription) -> dict[str, Any]:
             "long_name": f"{'TOA' if desc.level == 'L1C' else 'BOA'} reflectance from MSI acquisition at spectral "
                          f"band {eopf_name(band)}"}, fill_value=0)
         for band, resolution in content.band_files(desc.level)}
+    masks_per_side = MASK_CHUNKS_PER_SIDE[desc.level]
     footprints = {(NATIVE_RESOLUTION[band], eopf_name(band)): _raster(desc, NATIVE_RESOLUTION[band], "|u1", {
         "long_name": "detector footprint mask provided in the final reference frame (ground geometry). "
-                     "0 = no detector, 1-12 = detector 1-12"}) for band in content.footprint_bands(desc.level)}
+                     "0 = no detector, 1-12 = detector 1-12"}, per_side=masks_per_side)
+        for band in content.footprint_bands(desc.level)}
     masks = {"detector_footprint": _group(_resolution_groups(footprints)),
              "l1c_classification": _group(_resolution_groups({(60, "b00"): _raster(desc, 60, "|u1", {
-                 **L1C_FLAGS, "long_name": "cloud classification mask provided in the final reference frame"})}))}
+                 **L1C_FLAGS, "long_name": "cloud classification mask provided in the final reference frame"},
+                 per_side=masks_per_side)}))}
     if desc.level == "L2A":
         masks["l2a_classification"] = _group(_resolution_groups(
-            {(resolution, "scl"): _raster(desc, resolution, "|u1", {}, typed=False)
+            {(resolution, "scl"): _raster(desc, resolution, "|u1", {}, typed=False, per_side=masks_per_side)
              for resolution in (20, 60)}))
     detectors = len(desc.detectors)
     node = (content.ANGLE_NODES, content.ANGLE_NODES)
@@ -108,7 +113,8 @@ def structure(desc: ProductDescription) -> dict[str, Any]:
                                                 fill_value="NaN"),
         "sun_angles": _array((2, *node), "<f8", {}, ("angle", "y", "x"), fill_value="NaN"),
         "viewing_incidence_angles": _array((len(ALL_BANDS), detectors, 2, *node), "<f8", {},
-                                           ("band", "detector", "angle", "y", "x"), fill_value="NaN"),
+                                           ("band", "detector", "angle", "y", "x"),
+                                           (7, -(-detectors // 2), 2, *node), fill_value="NaN"),
         "x": _array((content.ANGLE_NODES,), "<i8", {}, ("x",)),
         "y": _array((content.ANGLE_NODES,), "<i8", {}, ("y",)),
     }
