@@ -73,7 +73,17 @@ def test_relative_absolute_and_vsi_hrefs(stac_factory, tmp_path):
             gdal.Unlink(name)
 
 
-def test_remote_names():
+def test_remote_names(stac_factory, tmp_path):
+    source = stac_factory("earth-search")
+    item = json.loads(source.read_text())
+    item["assets"]["blue"]["href"] = "https://sentinel-cogs.example/29/B02.tif?token=a&b=c"
+    item["assets"]["red"]["href"] = "s3://sentinel-cogs/29/B04.tif"
+    path = source.parent / f"remote_{tmp_path.name}.json"
+    path.write_text(json.dumps(item))
+    product = open_stac(path, check_files=False)
+    assert product.location.gdal_path("blue") == \
+        "/vsicurl?list_dir=no&url=https%3A%2F%2Fsentinel-cogs.example%2F29%2FB02.tif%3Ftoken%3Da%26b%3Dc"
+    assert product.location.gdal_path("red") == "/vsis3/sentinel-cogs/29/B04.tif"
     assert vsi_path("https://e84.example/cogs/B02.tif") == "/vsicurl/https://e84.example/cogs/B02.tif"
     assert vsi_path("s3://sentinel-cogs/a/B02.tif") == "/vsis3/sentinel-cogs/a/B02.tif"
     assert detect_format("https://example.org/collections/x/items/S2B_1") == "STAC"
