@@ -339,7 +339,9 @@ def dn_to_reflectance(dn: np.ndarray, offset: float, quantification_value: float
                       saturated: int | None = None) -> np.ndarray:
     """ESA's conversion ``(DN + offset) / QUANTIFICATION_VALUE`` as float32; ``nodata`` and ``saturated``
     DN, when given, become NaN."""
-    values = (dn.astype(np.float32) + np.float32(offset)) / np.float32(quantification_value)
+    values = dn.astype(np.float32)
+    values += np.float32(offset)
+    values /= np.float32(quantification_value)
     if nodata is not None:
         values[dn == nodata] = np.nan
     if saturated is not None:
