@@ -80,25 +80,33 @@ def timed_command(command: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def decode_seconds(jobs: list[tuple[str, list[str]]]) -> float:
-    """Seconds ``gdal_translate`` takes to decode each raster of ``jobs`` (a GDAL name: file or
-    ``ZARR:"store":/array``, and extra options such as ``-outsize``) into memory: the bare decode of
-    the JPEG 2000 code-blocks, Zarr chunks or COG tiles a read touches."""
+def decode_seconds(jobs: list[tuple[str, list[str]]], workers: int = 1) -> float:
+    """Wall seconds ``gdal_translate`` takes to decode each raster of ``jobs`` (a GDAL name: file or
+    ``ZARR:"store":/array``, and extra options such as ``-outsize``) into memory, ``workers`` rasters at a
+    time: the bare decode of the JPEG 2000 code-blocks, Zarr chunks or COG tiles a read touches."""
+    from concurrent.futures import ThreadPoolExecutor
+
     scratch = Path(tempfile.mkdtemp(dir="/dev/shm" if Path("/dev/shm").exists() else None))
-    total = 0.0
+
+    def decode(index: int) -> None:
+        name, options = jobs[index]
+        target = scratch / f"decoded{index}.img"
+        subprocess.run(["gdal_translate", "-q", "-of", "ENVI", "--config", "GDAL_NUM_THREADS", "ALL_CPUS",
+                        *options, name, str(target)], check=True, capture_output=True)
+        for leftover in scratch.glob(f"decoded{index}.*"):
+            leftover.unlink()
+
+    started = time.perf_counter()
     try:
-        for name, options in jobs:
-            total += timed_command(["gdal_translate", "-q", "-of", "ENVI", "--config", "GDAL_NUM_THREADS",
-                                    "ALL_CPUS", *options, name, str(scratch / "decoded.img")])
-            for leftover in scratch.iterdir():
-                leftover.unlink()
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(decode, range(len(jobs))))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return total
+    return time.perf_counter() - started
 
 
 def gdal_translate_seconds(product: Path, bands: tuple[str, ...] | None = None, resolution: int = 20,
-                           files: str = "IMG_DATA/*.jp2") -> float:
+                           files: str = "IMG_DATA/*.jp2", workers: int = 1) -> float:
     """Seconds ``gdal_translate`` takes to decode the JPEG 2000 files of ``bands`` (all when None) at the
     resolution s2mask reads them for a ``resolution`` grid: bands finer than it at their power-of-two
     level, the others in full. The reference every read benchmark is a ratio to. ``files`` (under the
@@ -112,4 +120,4 @@ def gdal_translate_seconds(product: Path, bands: tuple[str, ...] | None = None, 
         if bands is None or band in bands:
             factor = resolution // NATIVE_RESOLUTION[band]
             jobs.append((str(jp2), ["-outsize", "50%", "50%"] if factor >= 2 and factor % 2 == 0 else []))
-    return decode_seconds(jobs)
+    return decode_seconds(jobs, workers)
