@@ -152,7 +152,7 @@ def earth_search_item(data: Path, folder: Path, changes: dict[str, Any] | None =
     """29RKH's real earth-search item, its band and SCL assets pointing at local COGs of its real pixels
     (on 10/20/60 m grids, the decimated tile taken for a tile crop) and its granule metadata at a
     MTD_TL.xml written for that crop; ``changes`` update the item's properties."""
-    from s2mask.io.stac import ASSET_KEYS
+    from s2mask.io.stac_item import ASSET_KEYS
     from s2mask.sim.metadata import tile_mtd
 
     item = json.loads((data / RKH / f"{Path(RKH).name}.json").read_text())

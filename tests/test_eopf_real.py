@@ -13,7 +13,7 @@ from s2mask.sim import zarr_store
 from s2mask.sim.eopf import structure
 from s2mask.sim.product import describe
 
-from conftest import small_scene
+from helpers import small_scene
 from realfixtures import EOPF_L1C, EOPF_L2A, eopf_store, reflectance
 
 

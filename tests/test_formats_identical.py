@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from s2mask.io.formats import open_product
 from s2mask.pipeline import run
 from s2mask.sim.clouds import cloudy_scene
 from s2mask.sim.eopf import write_eopf
@@ -37,8 +36,7 @@ def written(tmp_path_factory):
 
 def _classes(path, output, resolution):
     # SAFE is read as --exact-downsampling reads it: Zarr chunks and COGs have no JPEG 2000 levels
-    product = open_product(path, use_jp2_levels=False)
-    result = run(product, output, resolution=resolution, outputs=("cog", "report"), exact_downsampling=True)
+    result = run(path, output, resolution=resolution, outputs=("cog", "report"), exact_downsampling=True)
     return gdal.Open(str(result.outputs["classes"])).ReadAsArray(), result.report
 
 
@@ -50,4 +48,6 @@ def test_safe_eopf_and_stac_give_identical_classes(written, tmp_path, level):
     for kind, (ours, their_report) in classes.items():
         np.testing.assert_array_equal(ours, reference, err_msg=kind)
         assert their_report["classes"] == report["classes"], kind
+        assert their_report["product"]["format"].startswith(kind), kind
+        assert their_report["product"]["id"] == report["product"]["id"], kind
 

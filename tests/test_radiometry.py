@@ -9,9 +9,9 @@ from s2mask.errors import ProductFormatError
 from s2mask.io.eopf import open_eopf
 from s2mask.io.radiometry import PixelSource, Scaling, scaling
 from s2mask.io.safe import dn_to_reflectance
-from s2mask.io.stac import open_stac
+from s2mask.io.stac_item import open_stac
 
-from conftest import small_scene
+from helpers import small_scene
 
 
 def test_earth_search_old_collection_ignores_the_offset_it_declares():

@@ -7,14 +7,14 @@ import json
 
 from ..io.formats import open_product
 from ..io.summary import format_summary, summarize
+from .options import PRODUCT_HELP
 
 NAME = "info"
 HELP = "Summarise a Sentinel-2 product: level, baseline, tile, date, bands and grids, offsets, angles, cloud cover."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("product", help="a .SAFE folder, its MTD_MSIL1C.xml/MTD_MSIL2A.xml or a zipped SAFE; an "
-                        "EOPF .zarr (folder, zip or URL); a STAC item (JSON file or URL)")
+    parser.add_argument("product", help=PRODUCT_HELP)
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 

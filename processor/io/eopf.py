@@ -41,7 +41,7 @@ from .product_mtd import ProductMetadata, parse_time
 from .radiometry import PixelSource, scaling
 from .raster import read_window
 from .safe import Product
-from .stac import spacecraft_name
+from .stac_item import spacecraft_name
 from .tile_mtd import AngleGrid, TileMetadata
 from .zarrstore import ZarrLocation, find_store
 

@@ -23,7 +23,7 @@ from .eopf import open_eopf
 from .location import PRODUCT_METADATA_NAMES
 from .safe import Product
 from .safe import open_product as open_safe
-from .stac import open_stac
+from .stac_item import open_stac
 from .zarrstore import ROOT_MARKERS, is_remote
 
 

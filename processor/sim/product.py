@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from ..bands import ALL_BANDS, L2A_BANDS, NATIVE_RESOLUTION
+from ..bands import ALL_BANDS, L2A_BANDS, LEVELS, NATIVE_RESOLUTION
 from ..classes import MaskClass, to_scl
 from ..resample import downsample_mean
 from .scene import Scene
@@ -78,7 +78,7 @@ def describe(scene: Scene, *, level: str = "L1C", baseline: str = "05.10", tile:
              sensing_time: datetime | None = None, spacecraft: str = "Sentinel-2B", relative_orbit: int = 51,
              detectors: tuple[int, ...] = (4, 5, 6)) -> ProductDescription:
     """The identity of a product of ``scene``: ESA's names and the numbers its metadata states."""
-    if level not in ("L1C", "L2A"):
+    if level not in LEVELS:
         raise ValueError(f"level must be L1C or L2A, got {level!r}")
     sensing = sensing_time or datetime(2024, 3, 5, 10, 48, 19, 24000, tzinfo=UTC)
     generation = sensing + timedelta(hours=2, minutes=5, seconds=28)

@@ -30,7 +30,7 @@ import numpy as np
 from osgeo import gdal
 
 from ..bands import NATIVE_RESOLUTION, file_band_id
-from ..io.stac import ASSET_KEYS, GRANULE_METADATA, SCENE_CLASSIFICATION
+from ..io.stac_item import ASSET_KEYS, GRANULE_METADATA, SCENE_CLASSIFICATION
 from .metadata import tile_mtd
 from .product import ProductDescription, band_files, band_image, describe, dn_offset, scl_layers
 from .safe import spatial_reference, write_truth

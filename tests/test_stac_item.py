@@ -14,7 +14,7 @@ from s2mask.grid import Window
 from s2mask.io.formats import detect_format, open_product
 from s2mask.io.radiometry import PixelSource
 from s2mask.io.safe import open_product as open_safe
-from s2mask.io.stac import band_assets, open_stac, spacecraft_name
+from s2mask.io.stac_item import band_assets, open_stac, spacecraft_name
 from s2mask.io.summary import summarize
 from s2mask.io.zarrstore import vsi_path
 
