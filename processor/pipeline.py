@@ -20,9 +20,10 @@ from .cores import available_cores
 from .errors import NoValidDataError, ParameterError
 from .grid import Grid, Window, iter_blocks
 from .io.atomic import as_folder
-from .io.raster import cache_mb, gdal_config
+from .io.formats import open_product
+from .io.raster import gdal_config
 from .io.record import write_record
-from .io.safe import Product, open_product
+from .io.safe import Product
 from .io.writers import DEFAULT_PROBABILITY_CLASSES, OutputOptions, RunInfo, RunOutputs
 from .masking import Masker, TileGeometry, checked_masker, require_bands
 from .params import ProcessingParameters
@@ -60,7 +61,8 @@ def run_details(product: Product, masker: Masker) -> dict[str, Any]:
     """What the report says about the input and the model beyond the class statistics."""
     sun_zenith, sun_azimuth = product.mean_sun_angles
     return {
-        "product": {"id": product.product_id, "level": product.level, "processing_baseline": product.baseline,
+        "product": {"id": product.product_id, "format": product.format, "level": product.level,
+                    "processing_baseline": product.baseline,
                     "spacecraft": product.spacecraft, "sensing_time": product.sensing_time.isoformat(),
                     "tile": product.tile_id, "esa_cloud_cover_percent": product.cloud_cover,
                     "sun_zenith_mean_deg": sun_zenith, "sun_azimuth_mean_deg": sun_azimuth},
@@ -92,7 +94,7 @@ def run(product: str | Path | Product, output_dir: str | Path = ".", params: Pro
     elif verify:
         product.verify()
     grid = product.grid(params.resolution)
-    with gdal_config(params.threads or None, cache_mb(params.resolution)):
+    with gdal_config(params.threads or None, product.read_cache_mb(params.resolution)):
         masker = checked_masker(masker) if masker is not None else select_masker_warming_up(product, grid, params)
         require_bands(masker.bands, product.bands, f"model {masker.model_id}")
         options = output_options(params)

@@ -25,8 +25,9 @@ from typing import Any
 from .. import __version__
 from ..errors import ProductIOError, S2MaskError
 from ..io.atomic import remove_stale_staging
-from ..io.record import input_files, outputs_intact, read_record
-from ..io.safe import Product, open_product
+from ..io.formats import open_product
+from ..io.record import outputs_intact, read_record
+from ..io.safe import Product
 from ..io.writers import output_names
 from ..masking import Masker
 from ..params import ProcessingParameters, performance_fields
@@ -95,7 +96,7 @@ def completed_report(output_dir: str | Path, product: Product, params: Processin
     if any(made.get(key) != value for key, value in wanted.items()):
         return None
     report_name = output_names(product.product_id)["report"]
-    if report_name not in record.get("outputs", {}) or record.get("source", {}).get("files") != input_files(product):
+    if report_name not in record.get("outputs", {}) or record.get("source", {}).get("files") != product.source_files():
         return None
     if not outputs_intact(folder, record):
         return None

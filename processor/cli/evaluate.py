@@ -70,7 +70,7 @@ Georeference = tuple[str, tuple[float, float, float, float], float]
 
 
 def _from_product(path: Path, resolution: int) -> tuple[dict[str, np.ndarray], dict[str, Any], str, Georeference]:
-    from ..io.safe import open_product
+    from ..io.formats import open_product
 
     product = open_product(path)
     grid = product.grid(resolution)

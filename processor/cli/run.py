@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .options import add_parameter_options, parameters_from_args
+from .options import PRODUCT_HELP, add_parameter_options, parameters_from_args
 from .progress import ProgressBar
 
 NAME = "run"
@@ -15,7 +15,7 @@ HELP = "Mask a Sentinel-2 L1C or L2A product: classes as COG, optional probabili
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("product", help="a .SAFE folder, its MTD_MSIL1C.xml/MTD_MSIL2A.xml, or a zipped SAFE")
+    parser.add_argument("product", help=PRODUCT_HELP)
     parser.add_argument("--output", "-o", type=Path, default=Path("."), help="output folder (default: here)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
     parser.add_argument("--json", action="store_true", help="print the run report as JSON on stdout")

@@ -1,7 +1,7 @@
 """The completion record of a run, ``NAME_s2mask_record.json``: written last, beside the outputs.
 
-It says what the outputs were made from (the product ID, its source path, the size of every image it
-read, the SHA-256 of its metadata files), with what (s2mask version, model, parameters) and what they are
+It says what the outputs were made from (the product ID, its source path and files: see
+:meth:`~s2mask.io.safe.Product.source_files`), with what (s2mask version, model, parameters) and what they are
 (every output file's size and SHA-256). ``s2mask batch`` skips a product only when its record matches all
 of that (:func:`s2mask.batch.completed_report`): outputs damaged or cut short, made with other settings,
 or from another input of the same product ID are made again.
@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +26,6 @@ from typing import Any
 
 from .. import __version__
 from .atomic import output_errors
-from .location import PRODUCT_METADATA_NAMES
 from .safe import Product
 from .writers import output_names
 
@@ -47,27 +45,6 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def input_files(product: Product) -> dict[str, dict[str, Any]]:
-    """What the outputs are made from: every image a run may read by its size (and CRC-32 inside a zip,
-    which the archive holds anyway), the metadata files by SHA-256. Sizes and not checksums of the images:
-    reading them all again for every check would cost as much as the run's own decode."""
-    location = product.location
-    metadata = [name for name in PRODUCT_METADATA_NAMES if location.exists(name)]
-    files: dict[str, dict[str, Any]] = {}
-    for relative in (*metadata, f"{product.granule}/MTD_TL.xml"):
-        files[relative] = {"sha256": hashlib.sha256(location.read_bytes(relative)).hexdigest()}
-    images = product.files_read()
-    if location.archive is not None:
-        with zipfile.ZipFile(location.archive) as archive:
-            for relative in images:
-                info = archive.getinfo(location.prefix + relative)
-                files[relative] = {"bytes": info.file_size, "crc32": info.CRC}
-    else:
-        for relative in images:
-            files[relative] = {"bytes": (location.root / relative).stat().st_size}
-    return files
 
 
 def output_entries(product_id: str) -> list[str]:
@@ -110,7 +87,7 @@ def write_record(folder: str | Path, product: Product, written: Iterable[Path], 
             "s2mask_version": __version__,
             "created_utc": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             "product_id": product.product_id,
-            "source": {"path": product.location.display_name, "files": input_files(product)},
+            "source": {"path": product.location.display_name, "files": product.source_files()},
             "model": model,
             "parameters": dict(parameters),
             "outputs": _files_of(folder, sorted(names)),

@@ -8,10 +8,12 @@ NaN where DN is 0 (no data), saturated, or outside the band's detector footprint
 
 from __future__ import annotations
 
+import hashlib
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from osgeo import gdal
@@ -27,7 +29,7 @@ from . import qi_masks
 from .checksums import verify_files
 from .location import PRODUCT_METADATA_NAMES, SafeLocation
 from .product_mtd import ProductMetadata, read_product_metadata
-from .raster import check_shape, open_raster, read_window
+from .raster import cache_mb, check_shape, open_raster, read_window
 from .tile_mtd import AngleGrid, TileMetadata, read_tile_metadata
 from .xmlutil import XmlDocument, parse_xml
 
@@ -74,6 +76,8 @@ def _document(location: SafeLocation, relative: str) -> XmlDocument:
 class Product:
     """One opened SAFE product. Reads are lazy; GDAL datasets are opened once and cached."""
 
+    #: The input format, as ``s2mask info`` and the report name it.
+    format: ClassVar[str] = "SAFE"
     location: SafeLocation
     metadata: ProductMetadata
     tile: TileMetadata
@@ -164,9 +168,33 @@ class Product:
         files = [relative for band in self.bands for relative in self.band_files(band).values()]
         return files + [mask for mask in map(self.footprint_file, self.bands) if mask]
 
+    def source_files(self) -> dict[str, dict[str, Any]]:
+        """What a run's outputs are made from, for their completion record (:mod:`.record`): the metadata
+        files by SHA-256, every image a run may read by its size (and CRC-32 inside a zip, which the archive
+        holds anyway). Sizes and not checksums of the images: reading them all again for every check would
+        cost as much as the run's own decode."""
+        location = self.location
+        metadata = [name for name in PRODUCT_METADATA_NAMES if location.exists(name)]
+        files: dict[str, dict[str, Any]] = {
+            relative: {"sha256": hashlib.sha256(location.read_bytes(relative)).hexdigest()}
+            for relative in (*metadata, f"{self.granule}/MTD_TL.xml")}
+        images = self.files_read()
+        if location.archive is not None:
+            with zipfile.ZipFile(location.archive) as archive:
+                for relative in images:
+                    info = archive.getinfo(location.prefix + relative)
+                    files[relative] = {"bytes": info.file_size, "crc32": info.CRC}
+        else:
+            for relative in images:
+                files[relative] = {"bytes": (location.root / relative).stat().st_size}
+        return files
+
     def verify(self) -> int:
         """Check every file s2mask reads, the metadata included, against the checksums of ``manifest.safe``
-        (:mod:`.checksums`); returns how many were checked."""
+        (:mod:`.checksums`); returns how many were checked. Only a SAFE carries such checksums."""
+        if self.format != "SAFE":
+            raise ParameterError(f"--verify checks the checksums of a SAFE's manifest.safe; a {self.format} product "
+                                 "has none", self.location.display_name, parameters=("verify",))
         self.check_files()
         metadata = [name for name in PRODUCT_METADATA_NAMES if self.location.exists(name)]
         return verify_files(self.location, [*metadata, f"{self.granule}/MTD_TL.xml", *self.files_read()])
@@ -197,6 +225,10 @@ class Product:
             check_shape(dataset, self.grid(resolution).shape, describe, what)
             self._datasets[relative] = dataset
         return self._datasets[relative]
+
+    def read_cache_mb(self, resolution: int) -> int:
+        """The GDAL block cache (MB) that streaming blocks onto the ``resolution`` grid needs."""
+        return cache_mb(resolution)
 
     def source_resolution(self, band: str, resolution: int) -> int:
         """Which file of a band serves a target resolution: the coarsest one not coarser than the target
@@ -298,13 +330,7 @@ class Product:
         masks = self.tile.mask_files
         window = window or self.grid(resolution).full_window
         if "MSK_CLASSI" in masks:
-            relative = masks["MSK_CLASSI"][""]
-            dataset = self._dataset(relative, 60, "MSK_CLASSI")
-            describe = self.location.describe(relative)
-            flags = np.zeros(self.grid(60).shape, dtype=np.uint8)
-            for index in range(min(3, dataset.RasterCount)):
-                layer = read_window(dataset, self.grid(60).full_window, describe, band=index + 1)
-                flags |= (layer > 0).astype(np.uint8) << index
+            flags = self._cloud_flags(masks["MSK_CLASSI"][""])
             return nearest_on_grid(flags, 60 // resolution if resolution < 60 else 1, window)
         if "MSK_CLOUDS" in masks:
             relative = masks["MSK_CLOUDS"][""]
@@ -313,6 +339,16 @@ class Product:
             return qi_masks.rasterize(features, values, self.grid(resolution), window)
         raise ProductFormatError("the tile metadata lists no L1C cloud mask (MSK_CLASSI or MSK_CLOUDS)",
                                  self.location.display_name)
+
+    def _cloud_flags(self, relative: str) -> np.ndarray:
+        """The flags of ``MSK_CLASSI_B00`` on the whole 60 m grid: one layer per flag in the file."""
+        dataset = self._dataset(relative, 60, "MSK_CLASSI")
+        describe = self.location.describe(relative)
+        flags = np.zeros(self.grid(60).shape, dtype=np.uint8)
+        for index in range(min(3, dataset.RasterCount)):
+            layer = read_window(dataset, self.grid(60).full_window, describe, band=index + 1)
+            flags |= (layer > 0).astype(np.uint8) << index
+        return flags
 
     # --- angles -----------------------------------------------------------------------------------
     def sun_angles(self, resolution: int, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -383,7 +419,9 @@ def dn_to_reflectance(dn: np.ndarray, offset: float, quantification_value: float
                       saturated: int | None = None) -> np.ndarray:
     """ESA's conversion ``(DN + offset) / QUANTIFICATION_VALUE`` as float32; ``nodata`` and ``saturated``
     DN, when given, become NaN."""
-    values = (dn.astype(np.float32) + np.float32(offset)) / np.float32(quantification_value)
+    values = dn.astype(np.float32)
+    values += np.float32(offset)
+    values /= np.float32(quantification_value)
     if nodata is not None:
         values[dn == nodata] = np.nan
     if saturated is not None:
