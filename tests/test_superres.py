@@ -38,13 +38,14 @@ def _scene(size: int = 72, seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.nd
     return fine[:4], degrade(fine[4:10], 2), degrade(fine[10:13], 6)
 
 
-def test_published_size_and_light_variant():
+def test_published_size_and_our_variants():
+    published = DSen2(10, 6, width=128, depth=6)
+    assert sum(p.numel() for p in published.parameters()) == 1_789_574  # DSen2: "1.79 M parameters"
     full = build_network("20m", "full")
-    assert sum(p.numel() for p in full.parameters()) == 1_789_574  # DSen2: "1.79 M parameters"
-    assert full.receptive_radius == 14
+    assert (full.width, full.depth, full.receptive_radius) == (48, 6, 14)
+    assert sum(p.numel() for p in full.parameters()) == 256_374
     light = build_network("60m", "light")
     assert (light.in_bands, light.out_bands, light.width, light.depth) == (12, 2, 32, 4)
-    assert VARIANTS["full"] == {"width": 128, "depth": 6}
 
 
 def test_fresh_network_is_the_global_residual_and_corrections_add_to_it():
