@@ -24,18 +24,15 @@ from .network import INPUT_SCALE, SPECS, VARIANTS, DSen2, spec_for, weights_name
 #: 10 m pixels at a block edge whose bilinear value from the 60 m grid needs the coarse pixel beyond the
 #: edge: fine pixel i sits at coarse (i + 0.5) / 6 - 0.5, which is below 0 for i = 0, 1, 2.
 _UPSAMPLE_MARGIN_10M = 3
-#: The same for the bicubic anchor of the spectra (two coarse pixels of context: 12 fine pixels at 60 m).
-_ANCHOR_MARGIN_10M = upsample_margin("bicubic") * 6
+#: The same for the bicubic anchor of the spectra (two coarse pixels of context) of the anchored networks.
+_ANCHOR_MARGIN_10M = max((upsample_margin("bicubic") * spec.factor for spec in SPECS.values()
+                          if spec.spectral_blend < 1), default=0)
 _MAX_RADIUS = max(2 * size["depth"] + 2 for size in VARIANTS.values())
 #: Context (10 m pixels on every side) that makes blocked super-resolution equal whole-image
 #: super-resolution: receptive radius of the deepest variant plus the interpolation margin (or the
 #: bicubic anchor's margin, if larger), rounded up to a multiple of 6 so blocks stay aligned with the
 #: 60 m grid.
 HALO_10M = -(-max(_MAX_RADIUS + _UPSAMPLE_MARGIN_10M, _ANCHOR_MARGIN_10M) // 6) * 6
-
-#: Share of the network's own spectral direction in each output pixel; the rest comes from bicubic
-#: interpolation of the same coarse bands (see :func:`spectrally_anchored`).
-SPECTRAL_BLEND = 0.25
 
 #: Tiles per batch: GPUs want large batches, CPUs gain nothing from them.
 DEFAULT_BATCH = {"cpu": 2, "cuda": 8}
@@ -131,7 +128,7 @@ def apply_tiled(model: DSen2, stack: torch.Tensor, tile: int, batch_size: int) -
     return out[:, :height, :width]
 
 
-def spectrally_anchored(estimate: torch.Tensor, anchor: torch.Tensor, blend: float = SPECTRAL_BLEND) -> torch.Tensor:
+def spectrally_anchored(estimate: torch.Tensor, anchor: torch.Tensor, blend: float) -> torch.Tensor:
     """Each pixel of (band, H, W) ``estimate`` keeps its length over the bands (its brightness) and takes
     the unit direction of ``blend`` x its own direction + (1 - blend) x ``anchor``'s.
 
@@ -152,13 +149,16 @@ def run_network(network: str, model: DSen2, bands10: np.ndarray, bands20: np.nda
                 device: torch.device, tile: int | None = None, batch_size: int = DEFAULT_BATCH["cpu"]
                 ) -> torch.Tensor:
     """The scaled (out_bands, H, W) output of one network on one extent: the network's bands, spectrally
-    anchored to bicubic interpolation of its coarse target bands. NaN inputs count as 0."""
+    anchored to bicubic interpolation of its coarse target bands as its spec says. NaN inputs count as 0."""
     spec = spec_for(network)
     stack = network_stack(network, bands10, bands20, bands60, device)
     estimate = apply_tiled(model, stack, tile or default_tile(model, device), batch_size)
+    if spec.spectral_blend >= 1:
+        return estimate
     coarse = bands20 if spec.name == "20m" else bands60[:len(spec.outputs)]
     anchor = upsample(np.nan_to_num(np.asarray(coarse, np.float32), nan=0.0), spec.factor, "bicubic")
-    return spectrally_anchored(estimate, torch.from_numpy(anchor * np.float32(INPUT_SCALE)).to(device))
+    return spectrally_anchored(estimate, torch.from_numpy(anchor * np.float32(INPUT_SCALE)).to(device),
+                               spec.spectral_blend)
 
 
 def _footprint(invalid: np.ndarray, factor: int) -> np.ndarray:
@@ -195,9 +195,10 @@ def superresolve(bands10: np.ndarray, bands20: np.ndarray, bands60: np.ndarray |
     An output pixel is NaN exactly where one of the network's inputs is NaN at that place (a coarse
     band's pixel counting for all the 10 m pixels it covers): the 20 m bands where a 10 m or 20 m band
     is invalid; B1 and B9 where a 10 m, 20 m, B1 or B9 pixel is; B10 where B10 is. ``variant`` is
-    "light" (CPU) or "full" (the published size); ``device`` None picks CUDA when available. ``tile``
+    "light" (CPU) or "full" (GPU; see ``VARIANTS``); ``device`` None picks CUDA when available. ``tile``
     (core size in 10 m pixels; None: :func:`default_tile`) and ``batch_size`` trade memory for speed and
-    do not change the result.
+    do not change the result. Each output pixel keeps the network's brightness with a spectral direction
+    blended from the network's and bicubic interpolation's (:func:`spectrally_anchored`).
     Blocks with :data:`HALO_10M` pixels of context reproduce whole-image results.
     """
     _checked(bands10, bands20, bands60)

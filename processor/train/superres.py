@@ -144,7 +144,8 @@ def train(config: TrainingConfig, scenes: list[Scene], log: Callable[[str], None
     total, warmup = config.steps, max(1, config.steps // 20)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: min(1.0, (step + 1) / warmup) * (0.1 + 0.45 * (1 + math.cos(math.pi * step / total))))
-    log(f"training dsen2 {config.network} {config.variant} without {', '.join(config.excluded) or 'nothing'}: "
+    scenes_used = f"without {', '.join(config.excluded)}" if config.excluded else "on every scene"
+    log(f"training dsen2 {config.network} {config.variant} {scenes_used}: "
         f"{total} steps, {sum(p.numel() for p in model.parameters())} parameters")
     model.train()
     start, running, every = time.perf_counter(), 0.0, max(1, total // 10)
@@ -238,6 +239,7 @@ def registry_entry(model: DSen2, config: TrainingConfig, per_scene: list[dict[st
         "architecture": "DSen2", "architecture_kwargs": architecture_kwargs(model), "variant": config.variant,
         "bands": list(spec.inputs), "outputs": list(spec.outputs), "resolution": 10,
         "normalisation": f"reflectance x {INPUT_SCALE:g} (DN / 2000); lower-resolution bands bilinear-upsampled",
+        "spectral_blend": spec.spectral_blend,
         "training": {**asdict(config), "command": command, "data": list(training_scenes(config.excluded)),
                      "degradation": "Gaussian PSF sigma 1/factor px, then factor x factor area mean (Wald protocol)",
                      "loss": "L1" + (f" + {config.sam_weight:g} x SAM (radians)" if config.sam_weight else ""),
