@@ -139,10 +139,10 @@ def spectrally_anchored(estimate: torch.Tensor, anchor: torch.Tensor, blend: flo
     from the network keeps the network's detail and bicubic's spectral fidelity. Per pixel, so tiling
     stays exact.
     """
-    def unit(x: torch.Tensor) -> torch.Tensor:
-        return x / x.norm(dim=0, keepdim=True).clamp_min(1e-6)
-    direction = unit(blend * unit(estimate) + (1 - blend) * unit(anchor))
-    return estimate.norm(dim=0, keepdim=True) * direction
+    # blend * e + (1 - blend) * |e| * a / |a| is |e| times the blended direction; rescaled to length |e|.
+    length = estimate.norm(dim=0, keepdim=True)
+    mixed = blend * estimate + ((1 - blend) * length / anchor.norm(dim=0, keepdim=True).clamp_min(1e-6)) * anchor
+    return mixed * (length / mixed.norm(dim=0, keepdim=True).clamp_min(1e-6))
 
 
 def run_network(network: str, model: DSen2, bands10: np.ndarray, bands20: np.ndarray, bands60: np.ndarray | None,
