@@ -53,6 +53,7 @@ def test_blocks_with_a_halo_equal_the_whole_image(network, stack):
     np.testing.assert_array_equal(blocked, whole)
 
 
+@pytest.mark.hardware
 def test_devices_and_threads_are_checked():
     assert select_device("auto").type in ("cpu", "cuda")
     assert select_device("cpu").type == "cpu"
@@ -67,6 +68,7 @@ def test_devices_and_threads_are_checked():
         set_threads(-1)
 
 
+@pytest.mark.hardware
 def test_precision_auto_is_bfloat16_only_on_cpus_that_compute_it_in_hardware(monkeypatch):
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     monkeypatch.setattr(inference, "native_bfloat16", lambda: True)
