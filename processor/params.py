@@ -41,7 +41,7 @@ class ProcessingParameters:
         "Sharpen the 20 m and 60 m bands to 10 m with DSen2 before masking (needs resolution 10).",
         "DSen2 super-resolution"))
     superres_variant: str = field(default="light", metadata=_spec(
-        "DSen2 network size: 'light' for CPUs, 'full' (the published size) for GPUs.",
+        "DSen2 network size: 'light' for CPUs, 'full' (published depth, 48 features) for GPUs.",
         "Super-resolution network", choices=("light", "full")))
     model: str = field(default="auto", metadata=_spec(
         "Masking model: 'auto' picks the shipped CNN that fits the level and the bands present; "
