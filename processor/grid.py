@@ -74,6 +74,12 @@ class Grid:
     def full_window(self) -> Window:
         return Window(0, 0, self.height, self.width)
 
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) in CRS units."""
+        return (self.x0, self.y0 - self.height * self.resolution,
+                self.x0 + self.width * self.resolution, self.y0)
+
     def at_resolution(self, resolution: float) -> Grid:
         """The grid covering the same extent at another pixel size (the extent must divide exactly)."""
         width = self.width * self.resolution / resolution

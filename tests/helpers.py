@@ -17,6 +17,9 @@ from s2mask.masking import BlockInput, BlockPrediction
 from s2mask.sim.safe import write_product
 from s2mask.sim.scene import landscape
 
+#: The repository's root folder.
+REPO = Path(__file__).resolve().parents[1]
+
 
 def small_scene(size: int = 120, seed: int = 7, nodata_columns: int = 12):
     """A 1.2 km landscape with a no-data strip on its west edge and a few saturated pixels."""

@@ -3,12 +3,12 @@ operators with parameters those operators declare (section 3.2, 4.1, 4.2, 4.5 an
 and a default for every template variable."""
 
 import re
-from pathlib import Path
 
 import pytest
 from lxml import etree
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
+
 GRAPHS = sorted((REPO / "graphs").glob("*.xml"))
 SEN2COR = "${sen2corOperator}"
 #: Parameters of the SNAP operators the graphs may use, from shared/snap.md (None: no parameters allowed).

@@ -1,7 +1,6 @@
 """ProcessingParameters is the one source: choices come from their owners, every entry point parses through
 from_mapping, and the README's option table is the generated one."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from s2mask.compute import DEVICES, PRECISIONS
 from s2mask.errors import ParameterError
 from s2mask.params import ProcessingParameters, parameter_fields, performance_fields
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
 
 
 def choices(name):

@@ -8,6 +8,7 @@ import pytest
 from osgeo import gdal
 
 from s2mask.classes import N_CLASSES, MaskClass
+from s2mask.io.report import report_schema
 from s2mask.pipeline import run
 
 from helpers import NeighbourhoodMasker
@@ -51,7 +52,8 @@ def test_a_10m_run_and_a_20m_run_agree_after_resampling(product, tmp_path):
 def test_every_output_is_written_and_consistent(product, tmp_path):
     result = run(product, tmp_path, masker=NeighbourhoodMasker(), block_size=128,
                  outputs=("cog", "probabilities", "scl", "quicklook", "report"))
-    assert set(result.outputs) == {"classes", "probabilities", "scl", "quicklook", "report"}
+    assert set(result.outputs) == {"classes", "probabilities", "scl", "quicklook", "report", "classes_style",
+                                   "probabilities_style", "scl_style", "stac", "record"}
     classes, dataset = read_raster(result.outputs["classes"])
     assert dataset.GetRasterBand(1).GetColorTable() is not None
     assert dataset.GetGeoTransform() == (300000.0, 20.0, 0.0, 4900020.0, 0.0, -20.0)
@@ -65,14 +67,16 @@ def test_every_output_is_written_and_consistent(product, tmp_path):
     assert report == result.report
     counts = np.bincount(classes.ravel(), minlength=N_CLASSES)
     valid = counts[1:].sum()
-    assert report["valid_fraction"] == pytest.approx(valid / classes.size, abs=1e-6)
+    assert report["valid_percent"] == pytest.approx(100 * valid / classes.size, abs=1e-4)
     shadow = report["classes"]["CLOUD_SHADOW"]
     assert shadow["pixels"] == counts[MaskClass.CLOUD_SHADOW] > 0
-    assert shadow["fraction"] == pytest.approx(counts[MaskClass.CLOUD_SHADOW] / valid, abs=1e-6)
+    assert shadow["percent_of_valid"] == pytest.approx(100 * counts[MaskClass.CLOUD_SHADOW] / valid, abs=1e-4)
     assert report["model"] == "test-neighbourhood"
     assert report["model_bands"] == ["B2", "B8", "B11"]
     assert report["product"]["level"] == "L1C" and report["product"]["tile"] == "31TCJ"
     assert {"read", "predict", "write"} <= set(report["timings_s"])
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.Draft202012Validator(report_schema()).validate(report)  # the product details included
     expected = {p.name for p in result.outputs.values()}
     left = {p.name for p in tmp_path.iterdir()}
     assert expected <= left
