@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
+from . import cpu
 from .cores import available_cores
 from .errors import ParameterError
 
@@ -43,24 +44,21 @@ def select_device(device: str = "auto") -> torch.device:
         raise ParameterError(f"unknown torch device {device!r}") from err
 
 
-def native_bfloat16() -> bool:
-    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX). There oneDNN runs the mask
-    networks' convolutions about twice as fast as in float32 (they are bound by memory traffic, which
-    halves); elsewhere it emulates bfloat16 at no gain."""
-    probes = (getattr(torch.cpu, "_is_avx512_bf16_supported", None), getattr(torch.cpu, "_is_amx_tile_supported", None))
-    return any(probe is not None and probe() for probe in probes)
-
-
 def select_dtype(precision: str, device: torch.device) -> torch.dtype:
-    """The arithmetic of the mask networks: ``"auto"`` is bfloat16 on a CPU with :func:`native_bfloat16`
-    and oneDNN, else float32; ``"float32"``/``"bfloat16"`` as given."""
+    """The arithmetic of the mask networks: ``"auto"`` is bfloat16 on a CPU that computes it in hardware
+    (:func:`s2mask.cpu.bfloat16_fast`), else float32; ``"float32"``/``"bfloat16"`` as given. bfloat16 on a
+    CPU whose oneDNN cannot run it (AVX2-only CPUs) is refused here, before any work: emulated without
+    oneDNN it ran twelve times slower than float32."""
     if precision == "auto":
-        fast = device.type == "cpu" and torch.backends.mkldnn.is_available() and native_bfloat16()
-        return torch.bfloat16 if fast else torch.float32
+        return torch.bfloat16 if device.type == "cpu" and cpu.bfloat16_fast() else torch.float32
     try:
-        return DTYPES[precision]
+        dtype = DTYPES[precision]
     except KeyError:
         raise ParameterError(f"precision must be auto, {' or '.join(DTYPES)}, got {precision!r}") from None
+    if dtype == torch.bfloat16 and device.type == "cpu" and not cpu.bfloat16_runs():
+        raise ParameterError("precision bfloat16 needs a CPU on which oneDNN runs bfloat16 (AVX512BW/VL/DQ or "
+                             "AVX-NE-CONVERT), and this one has neither: use precision auto or float32")
+    return dtype
 
 
 def set_threads(threads: int = 0) -> int:
