@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from . import cpu
+from .allocator import keep_freed_memory
 from .cores import available_cores
 from .errors import ParameterError
 
@@ -110,6 +111,7 @@ def predict(network: torch.nn.Module, stack: np.ndarray, *, device: torch.device
     """
     device = device or next(network.parameters()).device
     dtype = next(network.parameters()).dtype
+    keep_freed_memory()
     tile = tile or DEFAULT_TILE.get(device.type, DEFAULT_TILE["cpu"])
     batch_size = batch_size or DEFAULT_BATCH.get(device.type, DEFAULT_BATCH["cpu"])
     if tile < 1 or batch_size < 1:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .allocator import keep_freed_memory
 from .bands import BANDS_10M, BANDS_20M
 from .classes import N_CLASSES, MaskClass
 from .cores import available_cores
@@ -190,6 +191,7 @@ def stream_blocks(source: Any, masker: Masker, grid: Grid, params: ProcessingPar
     ``band_workers`` bands at a time; the "read" timing is then the time spent waiting for bands.
     """
     timings = timings or Timings()
+    keep_freed_memory()
     halo = masker.halo
     if params.super_resolution:
         from .inference import set_threads
