@@ -100,11 +100,13 @@ def _tile_input(stack: np.ndarray, row: int, col: int, radius: int, out: np.ndar
 @torch.inference_mode()
 def predict(network: torch.nn.Module, stack: np.ndarray, *, device: torch.device | None = None,
             tile: int | None = None, batch_size: int | None = None, out: np.ndarray | None = None,
-            probabilities: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
+            probabilities: bool = True, valid: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray]:
     """Softmax probabilities (classes, H, W) float32 and the most probable class index (H, W) uint8
     of ``network`` (in eval mode, on ``device``) over a (channels, H, W) feature stack; the
     probabilities are written into ``out`` when given. With ``probabilities=False`` (and no ``out``)
-    only the classes are computed, and None stands for the probabilities.
+    only the classes are computed, and None stands for the probabilities. With ``valid`` (H, W), a tile
+    without any valid pixel is not computed: its classes and probabilities are 0 (outside the swath of
+    a partial tile, often half of it, the network has nothing to say).
 
     Edge tiles are padded to the full tile size by replication (their extra output is dropped), so every
     forward pass of a batch has one shape. The tiles take the dtype of the network's parameters.
@@ -123,6 +125,14 @@ def predict(network: torch.nn.Module, stack: np.ndarray, *, device: torch.device
         out = np.empty((network.n_classes, height, width), dtype=np.float32)
     classes = np.empty((height, width), dtype=np.uint8)
     boxes = _tiles(height, width, tile_rows, tile_cols)
+    if valid is not None:
+        computed = [valid[row:row + rows, col:col + cols].any() for row, col, rows, cols in boxes]
+        for (row, col, rows, cols), compute in zip(boxes, computed):
+            if not compute:
+                classes[row:row + rows, col:col + cols] = 0
+                if out is not None:
+                    out[:, row:row + rows, col:col + cols] = 0
+        boxes = [box for box, compute in zip(boxes, computed) if compute]
     shape = (batch_size, tile_rows + 2 * radius, tile_cols + 2 * radius, channels)
     chunks = [boxes[start:start + batch_size] for start in range(0, len(boxes), batch_size)]
     buffers = threading.local()
@@ -146,7 +156,7 @@ def predict(network: torch.nn.Module, stack: np.ndarray, *, device: torch.device
                 out[:, row:row + rows, col:col + cols] = soft[k, :, :rows, :cols]
 
     threads = torch.get_num_threads()
-    if device.type == "cpu" and threads > 1:
+    if device.type == "cpu" and threads > 1 and chunks:
         # One tile per thread, each single-threaded: the small convolutions of these networks spend
         # more time in OpenMP barriers than in arithmetic when threads share a tile (ten times more on a
         # busy machine). Every tile is computed single-threaded, so results do not depend on the count.

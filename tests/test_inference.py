@@ -83,3 +83,21 @@ def test_a_bfloat16_network_tiles_exactly_and_follows_float32(network, stack, mo
     _, single = predict(network, stack)
     # bfloat16 keeps 8 bits of mantissa: only pixels whose two best classes are nearly tied may change.
     assert (whole != single).mean() < 0.02
+
+
+def test_tiles_without_a_valid_pixel_are_not_computed(network, stack):
+    probabilities, classes = predict(network, stack, tile=50)
+    valid = np.ones(stack.shape[1:], dtype=bool)
+    valid[:, :110] = False  # 3 x 4 tiles of 50 x 43 px: the first two columns hold no valid pixel
+    calls = []
+    hook = network.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        skipped_probabilities, skipped = predict(network, stack, tile=50, valid=valid)
+    finally:
+        hook.remove()
+    assert len(calls) == 3 * 2
+    np.testing.assert_array_equal(skipped[:, 86:], classes[:, 86:])
+    np.testing.assert_allclose(skipped_probabilities[:, :, 86:], probabilities[:, :, 86:], atol=1e-6)
+    assert not skipped[:, :86].any() and not skipped_probabilities[:, :, :86].any()
+    _, none = predict(network, stack, valid=np.zeros_like(valid))
+    assert not none.any()

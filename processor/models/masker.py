@@ -66,7 +66,7 @@ class CNNMasker:
         invalid = ~block.valid
         probabilities = np.empty((N_CLASSES, *invalid.shape), dtype=np.float32) if block.probabilities else None
         _, classes = predict(self.network, stack, device=self.device, probabilities=block.probabilities,
-                             out=None if probabilities is None else probabilities[1:])
+                             out=None if probabilities is None else probabilities[1:], valid=block.valid)
         classes += np.uint8(1)
         if probabilities is not None:
             probabilities[MaskClass.NO_DATA] = invalid
