@@ -7,8 +7,9 @@ page by page, on the next allocation: in float32 a quarter of the network's CPU 
 page faults (cnn2d-l1c-v4 on one 1056-px block: 0.47 CPU-s, 0.12 of it in the kernel, 64,000 faults;
 0.35 CPU-s and no fault once freed memory stays in the process). So allocations up to 32 MB (glibc's
 largest threshold) come from its heaps, and a heap keeps up to :data:`KEPT_MB` of free memory at its
-top; larger arrays (whole-tile layers) are still mapped and unmapped on their own. It changes which
-pages a process keeps, not how much it uses at once: the peak RSS of a full tile stayed the same.
+top; larger arrays (whole-tile layers) are still mapped and unmapped on their own. What the heaps
+kept is handed back by :func:`release_freed_memory` once the blocks are done, before the whole-tile
+step that needs the most memory.
 """
 
 from __future__ import annotations
@@ -27,17 +28,31 @@ USER_SETTINGS = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP
 
 
 @cache
-def keep_freed_memory() -> bool:
-    """Set glibc's allocator up for block streaming (once per process); False where it is not glibc's
-    or the user's environment already sets it."""
-    if not sys.platform.startswith("linux") or any(name in os.environ for name in USER_SETTINGS):
-        return False
+def _glibc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         libc = ctypes.CDLL(None)
     except OSError:
-        return False
-    if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):  # musl's mallopt ignores these
+        return None
+    # musl has mallopt too, but ignores these parameters
+    return libc if hasattr(libc, "gnu_get_libc_version") and hasattr(libc, "mallopt") else None
+
+
+@cache
+def keep_freed_memory() -> bool:
+    """Set glibc's allocator up for block streaming (once per process); False where it is not glibc's
+    or the user's environment already sets it."""
+    libc = _glibc()
+    if libc is None or any(name in os.environ for name in USER_SETTINGS):
         return False
     mallopt = libc.mallopt
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MB << 20) and mallopt(M_TRIM_THRESHOLD, KEPT_MB << 20))
+
+
+def release_freed_memory() -> None:
+    """Hand the free memory of every heap back to the kernel (glibc's ``malloc_trim``)."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)

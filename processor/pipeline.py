@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from .allocator import keep_freed_memory
+from .allocator import keep_freed_memory, release_freed_memory
 from .bands import BANDS_10M, BANDS_20M
 from .classes import N_CLASSES, MaskClass
 from .cores import available_cores
 from .errors import NoValidDataError
 from .grid import Block, Grid, Window, count_blocks, iter_blocks
-from .io.raster import cache_mb, gdal_config
+from .io.raster import cache_mb, drop_block_cache, gdal_config
 from .io.safe import Product, open_product
 from .io.writers import OutputOptions, RunInfo, RunOutputs
 from .masker import Masker, TileGeometry, block_angles, predict_block, require_bands, select_masker
@@ -216,6 +216,10 @@ def stream_blocks(source: Any, masker: Masker, grid: Grid, params: ProcessingPar
         if progress:
             progress(block.index + 1, total)
         clock = timings.add("store", clock)
+    # Nothing of the blocks is needed any more: their memory goes back before the whole-tile step,
+    # which needs the most (at 10 m it peaked there, with GDAL's cache still full).
+    drop_block_cache()
+    release_freed_memory()
     if not masker.tile_layers:
         return layers.classes
     classes = masker.finish(layers.classes, layers.masker_layers, geometry())
