@@ -20,7 +20,7 @@ setup(
     # snap-package work from an ordinary install; they are data for SNAP, not modules of s2mask.
     package_dir={"s2mask": "processor", "s2mask.snap_plugin": "snap_plugin"},
     packages=["s2mask", *(f"s2mask.{name}" for name in find_packages("processor")), "s2mask.snap_plugin"],
-    package_data={"s2mask.weights": ["*.pt", "*.json", "README.md"],
+    package_data={"s2mask.weights": ["*.pt", "*.json", "README.md"], "s2mask.io": ["*.json"],
                   "s2mask.snap_plugin": ["*.py", "*.xml", "META-INF/services/*", "README.md"]},
     install_requires=[
         "numpy>=1.24",
@@ -33,7 +33,9 @@ setup(
         'esa-snappy>=1.1; python_version == "3.11"',
     ],
     extras_require={
-        "test": ["pytest>=7", "ruff>=0.4", "h5py>=3.8"],
+        # The GIS clients the outputs are checked with: rasterio (wheels bundle their own GDAL), pystac
+        # (STAC items, with the core schemas offline), jsonschema (the report's published schema).
+        "test": ["pytest>=7", "ruff>=0.4", "h5py>=3.8", "rasterio>=1.3", "pystac>=1.10", "jsonschema>=4.18"],
         "batch": ["dask[distributed]>=2024.1"],
         # ukis-csmask's [cpu] extra brings ONNX Runtime, without which it does not import.
         "peers": ["s2cloudless>=1.7", "ukis-csmask[cpu]>=1.0"],

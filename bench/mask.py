@@ -98,7 +98,7 @@ def _methods(level: str, bands: tuple[str, ...]) -> dict[str, tuple[object, tupl
             continue
         for shadows in ("network", "network+geometry"):
             try:
-                masker = load_masker("cnn2d", level, subset, device="cpu", threads=THREADS, shadows=shadows)
+                masker = load_masker("cnn2d", level=level, bands=subset, device="cpu", threads=THREADS, shadows=shadows)
             except S2MaskError:
                 continue
             methods[f"{label} [{shadows}]"] = (masker, subset)
@@ -119,7 +119,7 @@ def _predict(method, bands: dict, level: str, angles: dict) -> np.ndarray:
 
 def _score_all(cases: list[tuple[np.ndarray, dict[str, np.ndarray]]], groupings: tuple[str, ...]) -> dict:
     """Scores per grouping and method over (reference, {method: classes}) cases, pooled over pixels."""
-    from s2mask.train.evaluation import compare
+    from s2mask.evaluation.compare import compare
 
     scores: dict[str, dict] = {}
     for grouping in groupings:
@@ -136,7 +136,7 @@ def _score_all(cases: list[tuple[np.ndarray, dict[str, np.ndarray]]], groupings:
 
 def accuracy(args: argparse.Namespace) -> None:
     """Every method on synthetic truth (held-out seeds) and on the real references."""
-    from s2mask.train.peers import run_peers
+    from s2mask.evaluation.peers import run_peers
 
     results: dict[str, dict] = {}
     for level in ("L1C", "L2A"):
@@ -181,10 +181,10 @@ RKH_REFERENCES = {RKH_SCL: _sen2cor_scl}
 
 def _real_accuracy() -> dict[str, dict]:
     """Betsiboka (south half held out) vs s2cloudless, 29RKH (east half held out) vs SCL, ALCD vs MSK_CLASSI."""
+    from s2mask.evaluation.compare import MAPPINGS
+    from s2mask.evaluation.metrics import regroup
+    from s2mask.evaluation.peers import run_peers
     from s2mask.train import realdata
-    from s2mask.train.evaluation import MAPPINGS
-    from s2mask.train.metrics import regroup
-    from s2mask.train.peers import run_peers
 
     results: dict[str, dict] = {}
     try:
@@ -232,7 +232,7 @@ def margins(args: argparse.Namespace) -> None:
 
     def pairs(level: str, bands: tuple[str, ...]) -> dict[str, tuple]:
         """Label -> (shipped CNN2D, the rules), each given the same bands: all of them, and six."""
-        return {label: ((load_masker("cnn2d", level, subset, device="cpu", threads=THREADS), subset),
+        return {label: ((load_masker("cnn2d", level=level, bands=subset, device="cpu", threads=THREADS), subset),
                         ("physics", subset))
                 for label, subset in (("cnn2d", bands), ("cnn2d 6-band", REDUCED_BANDS))}
 
@@ -275,7 +275,7 @@ def margins(args: argparse.Namespace) -> None:
 
 def _unit_confusions(reference: np.ndarray, predictions: dict[str, np.ndarray], grouping: str) -> dict:
     """Method -> confusion matrix of its classes against ``reference`` after ``grouping``."""
-    from s2mask.train.evaluation import compare
+    from s2mask.evaluation.compare import compare
 
     return {name: np.array(compare(reference, classes, grouping)["confusion_matrix"])
             for name, classes in predictions.items()}
@@ -283,7 +283,7 @@ def _unit_confusions(reference: np.ndarray, predictions: dict[str, np.ndarray], 
 
 def _paired_bootstrap(units: list[dict[str, np.ndarray]], rng: np.random.Generator) -> dict:
     """The nMCC margin of "cnn" over "physics" pooled over ``units`` and over draws of them with replacement."""
-    from s2mask.train.metrics import normalized_mcc
+    from s2mask.evaluation.metrics import normalized_mcc
 
     cnn = np.stack([unit["cnn"] for unit in units])
     physics = np.stack([unit["physics"] for unit in units])
@@ -340,10 +340,11 @@ def speed(args: argparse.Namespace) -> None:
     halo; features, normalisation, network, softmax and argmax), and of the peers on the same core."""
     from s2mask.bands import L2A_BANDS, REDUCED_BANDS
     from s2mask.errors import S2MaskError
-    from s2mask.masker import BlockInput, PhysicsMasker
+    from s2mask.evaluation.peers import s2cloudless_classes, ukis_classes
+    from s2mask.masking import BlockInput
     from s2mask.models import load_masker
+    from s2mask.physics import PhysicsMasker
     from s2mask.sim.clouds import cloudy_scene
-    from s2mask.train.peers import s2cloudless_classes, ukis_classes
 
     core = args.block
     size = -(-(core + 2 * 32) // 6) * 6
@@ -355,7 +356,8 @@ def speed(args: argparse.Namespace) -> None:
                                ("cnn2d 6-band L1C", "L1C", REDUCED_BANDS), ("cnn2d 6-band L2A", "L2A", REDUCED_BANDS)):
         for precision in ("auto", "float32"):  # auto: bfloat16 where the CPU computes it in hardware
             try:
-                masker = load_masker("cnn2d", level, bands, "cpu", THREADS, "network", precision)
+                masker = load_masker("cnn2d", level=level, bands=bands, device="cpu", threads=THREADS,
+                                     shadows="network", precision=precision)
             except S2MaskError as err:
                 print(f"{name}: {err}")
                 break
@@ -418,7 +420,7 @@ def _margins_section(margins_results: dict) -> list[str]:
 
 
 def _accuracy_sections(accuracy_results: dict) -> list[str]:
-    from s2mask.train.evaluation import results_table
+    from s2mask.evaluation.compare import results_table
 
     lines = []
     for suite, groupings in accuracy_results.items():

@@ -38,7 +38,7 @@ path, resolution, model, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.a
 started = time.perf_counter()
 report = run(path, out, ProcessingParameters(model=model, resolution=resolution, outputs=("cog", "report"))).report
 grid = report["grid"]
-result = {"seconds": time.perf_counter() - started, "pixels": grid["width"] * grid["height"],
+result = {"seconds": time.perf_counter() - started, "pixels": grid["width_px"] * grid["height_px"],
           "cloud": report["cloud_cover_percent"] / 100, "label": f"s2mask ({report['model']})"}
 """ + CHILD_END
 

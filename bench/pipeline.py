@@ -39,9 +39,9 @@ print(json.dumps({"seconds": time.perf_counter() - started, "cpu_seconds": time.
 MODEL_BANDS = """
 import json, sys
 from s2mask.io.safe import open_product
-from s2mask.masker import select_masker
+from s2mask.choice import select_masker
 product = open_product(sys.argv[1])
-print(json.dumps(list(select_masker(sys.argv[2], product.level, product.bands).bands)))
+print(json.dumps(list(select_masker(sys.argv[2], level=product.level, bands=product.bands).bands)))
 """
 
 

@@ -5,9 +5,10 @@
 
 Bands are reflectance (L1C: TOA, DN / 10000 with the PB 04.00 offset applied; L2A: BOA) on one grid;
 the shipped network that fits the bands given is picked (the level's full model, else its 6-band
-model). Large arrays are processed in blocks with the network's halo, so memory stays bounded and the
-result equals a whole-image pass. (The module is ``api``, not ``classify``: a submodule of that name
-would shadow the function on the package once imported.)
+model). The arrays stream through the engine of ``s2mask run`` (:mod:`s2mask.stream`) as an in-memory
+band source, in blocks with the network's halo, so the result equals a whole-image pass. (The module
+is ``api``, not ``classify``: a submodule of that name would shadow the function on the package once
+imported.)
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .bands import band_index
-from .classes import N_CLASSES, MaskClass
+from .bands import LEVELS, band_index
+from .choice import select_masker
 from .errors import MissingBandError, ParameterError
-from .grid import Grid, iter_blocks
-from .masker import BlockInput, Masker, TileGeometry, decode, select_masker
+from .grid import Grid
+from .masking import BLOCK_ANGLES, Masker, TileGeometry
+from .params import ProcessingParameters
+from .stream import ArraySource, Reading, TileLayers, stream_blocks
 
-#: Output pixels per block edge (plus the network's halo on each side).
-BLOCK_SIZE = 1024
 #: Reflectance above this cannot be reflectance: such input is probably digital numbers.
 MAX_REFLECTANCE = 20.0
 
@@ -57,52 +58,43 @@ def classify(bands: Mapping[str, np.ndarray], level: str = "L1C", model: str | N
              probabilities: bool = False, resolution: float = 20.0, sun_zenith: np.ndarray | float | None = None,
              sun_azimuth: np.ndarray | float | None = None, view_zenith: np.ndarray | float = 0.0,
              view_azimuth: np.ndarray | float = 0.0, elevation: np.ndarray | None = None,
-             device: str = "auto", threads: int = 0, precision: str = "auto",
+             device: str = ProcessingParameters.device, threads: int = ProcessingParameters.threads,
+             precision: str = ProcessingParameters.precision, block_size: int = ProcessingParameters.block_size,
              masker: Masker | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Classes (uint8, H x W, the values of :mod:`s2mask.classes`) of reflectance ``bands``.
 
     ``bands`` maps band names ("B1" ... "B12", "B8A") to 2-D float arrays on one grid of ``resolution``
     metres; NaN marks no data (class 0). ``level`` is "L1C" or "L2A". ``model``: None picks the shipped
     CNN (CNN2D) that fits the bands and raises :class:`~s2mask.errors.MissingBandError` when none does;
-    "cnn1d"/"cnn2d"/"cnn3d" a family, "physics" the rule-based classifier, "auto" the CNN or else physics.
+    a family name that family, "physics" the rule-based classifier, "auto" the CNN or else physics.
     Sun and view angles (degrees, scalars or arrays) improve the illumination features; with
     ``sun_azimuth`` the geometric cloud-shadow step runs too (models that use it), otherwise it is
     skipped. ``elevation`` (metres) feeds the terrain features. With ``probabilities=True`` returns
     ``(classes, probabilities)``, the latter float32 (7, H, W) summing to 1 per pixel. ``device``,
-    ``threads`` and ``precision`` are those of :class:`~s2mask.params.ProcessingParameters`. ``masker``
-    replaces the model by your own :class:`~s2mask.masker.Masker`.
+    ``threads``, ``precision`` and ``block_size`` are those of :class:`~s2mask.params.ProcessingParameters`
+    (the arrays stream through the masker in blocks of that many pixels plus its halo). ``masker``
+    replaces the model by your own :class:`~s2mask.masking.Masker`.
     """
     checked = _checked_bands(bands)
     level = str(level).upper()
-    if level not in ("L1C", "L2A"):
-        raise ParameterError(f"level must be 'L1C' or 'L2A', got {level!r}")
-    masker = masker or select_masker(model or "cnn", level, tuple(checked), device, threads, precision)
+    if level not in LEVELS:
+        raise ParameterError(f"level must be {' or '.join(repr(name) for name in LEVELS)}, got {level!r}")
+    ProcessingParameters.from_mapping({"device": device, "threads": threads, "precision": precision,
+                                       "block_size": block_size})
+    masker = masker or select_masker(model or "cnn", level=level, bands=tuple(checked), device=device,
+                                     threads=threads, precision=precision)
     shape = next(iter(checked.values())).shape
     angles = {"sun_zenith": _per_pixel(sun_zenith, shape, 40.0), "sun_azimuth": _per_pixel(sun_azimuth, shape, 150.0),
               "view_zenith": _per_pixel(view_zenith, shape, 0.0), "view_azimuth": _per_pixel(view_azimuth, shape, 0.0)}
     grid = Grid("", 0.0, 0.0, float(resolution), shape[1], shape[0])
-    classes = np.zeros(shape, dtype=np.uint8)
-    probs = np.zeros((N_CLASSES, *shape), dtype=np.float32) if probabilities else None
-    layers: dict[str, np.ndarray] = {}
-    for block in iter_blocks(grid, BLOCK_SIZE, masker.halo):
-        outer, core = block.outer.slices, block.core_in_outer
-        selected = {name: checked[name][outer] for name in masker.bands}
-        valid = np.logical_and.reduce([np.isfinite(values) for values in selected.values()])
-        inputs = BlockInput(bands=selected, valid=valid, level=level, resolution=int(resolution),
-                            probabilities=probs is not None,
-                            elevation=None if elevation is None else np.asarray(elevation)[outer],
-                            **{name: values[outer] for name, values in angles.items()})
-        prediction = masker.predict(inputs)
-        classes[block.core.slices] = decode(prediction, valid)[core]
-        if probs is not None:
-            probs[(slice(None), *block.core.slices)] = prediction.probabilities[(slice(None), *core)]
-        for name in masker.tile_layers:
-            layer = prediction.layers[name][core]
-            layers.setdefault(name, np.zeros(shape, dtype=layer.dtype))[block.core.slices] = layer
-    if masker.tile_layers and sun_azimuth is not None:
-        geometry = TileGeometry(float(np.mean(angles["sun_zenith"])), float(np.mean(angles["sun_azimuth"])),
-                                float(np.mean(angles["view_zenith"])), float(np.mean(angles["view_azimuth"])),
-                                float(resolution))
-        finished = masker.finish(classes, layers, geometry)
-        classes = np.where(classes == MaskClass.NO_DATA, classes, finished).astype(np.uint8)
-    return (classes, probs) if probabilities else classes
+    layers = TileLayers(grid, masker, probabilities, ndvi=False, percent=False)
+
+    def geometry() -> TileGeometry | None:
+        # Without the sun's azimuth the shadows' direction is unknown: no whole-tile step.
+        if sun_azimuth is None:
+            return None
+        return TileGeometry(*(float(np.mean(angles[name])) for name in BLOCK_ANGLES), float(resolution))
+
+    classes = stream_blocks(ArraySource(checked, level, angles, elevation), masker, grid, layers, geometry,
+                            reading=Reading(), block_size=block_size)
+    return (classes, layers.probabilities) if probabilities else classes

@@ -43,7 +43,10 @@ BANDWIDTH_NM: dict[str, float] = {
     "B8": 106.0, "B8A": 21.0, "B9": 20.0, "B10": 31.0, "B11": 91.0, "B12": 175.0,
 }
 
+#: The pixel sizes (metres) of a tile's grids, and so of the mask.
 RESOLUTIONS: tuple[int, ...] = (10, 20, 60)
+#: The processing levels s2mask reads: top-of-atmosphere L1C and bottom-of-atmosphere L2A (:data:`L2A_BANDS`).
+LEVELS: tuple[str, ...] = ("L1C", "L2A")
 
 
 def band_index(name: str) -> int:

@@ -53,13 +53,26 @@ N_CLASSES = len(CLASS_TABLE)
 #: Classes that count as cloud cover in reports.
 CLOUDY_CLASSES: tuple[MaskClass, ...] = (MaskClass.CLOUD, MaskClass.THIN_CLOUD)
 
-#: Sen2Cor SCL codes (L2A ``SCL`` band, SNAP's ``quality_scene_classification``).
-SCL_NAMES: dict[int, str] = {
-    0: "NO_DATA", 1: "SATURATED_OR_DEFECTIVE", 2: "CAST_SHADOWS", 3: "CLOUD_SHADOWS", 4: "VEGETATION",
-    5: "NOT_VEGETATED", 6: "WATER", 7: "UNCLASSIFIED", 8: "CLOUD_MEDIUM_PROBABILITY",
-    9: "CLOUD_HIGH_PROBABILITY", 10: "THIN_CIRRUS", 11: "SNOW",
-}
-SCL_VEGETATION = 4
+#: Sen2Cor SCL codes (L2A ``SCL`` band, SNAP's ``quality_scene_classification``) in ESA's colours: those
+#: of the L2A product definition, which SNAP's Sentinel-2 reader gives the band (optical-toolbox
+#: ``L2aUtils.makeSCLInformation``), so an ``scl`` output looks like the SCL users know. ``scl`` is the code.
+_SCL_CODES = (  # (name, colour, description) of codes 0, 1, 2, ...
+    ("NO_DATA", (0, 0, 0, 0), "No data"),
+    ("SATURATED_OR_DEFECTIVE", (255, 0, 0, 255), "Saturated or defective pixel"),
+    ("CAST_SHADOWS", (46, 46, 46, 255), "Topographic cast shadow (dark area pixels before processing baseline 04.00)"),
+    ("CLOUD_SHADOWS", (100, 50, 0, 255), "Cloud shadow"),
+    ("VEGETATION", (0, 128, 0, 255), "Vegetation"),
+    ("NOT_VEGETATED", (255, 230, 90, 255), "Not vegetated: bare soil, rock, built-up"),
+    ("WATER", (0, 0, 255, 255), "Water"),
+    ("UNCLASSIFIED", (129, 129, 129, 255), "Unclassified"),
+    ("CLOUD_MEDIUM_PROBABILITY", (193, 193, 193, 255), "Cloud, medium probability"),
+    ("CLOUD_HIGH_PROBABILITY", (255, 255, 255, 255), "Cloud, high probability"),
+    ("THIN_CIRRUS", (100, 200, 255, 255), "Thin cirrus"),
+    ("SNOW", (255, 150, 255, 255), "Snow or ice"),
+)
+SCL_TABLE: tuple[ClassInfo, ...] = tuple(ClassInfo(code, name, rgba, description, code)
+                                         for code, (name, rgba, description) in enumerate(_SCL_CODES))
+SCL_NAMES: dict[int, str] = {info.value: info.name for info in SCL_TABLE}
 SCL_NOT_VEGETATED = 5
 #: NDVI above which a clear-land pixel is written as SCL vegetation (4) rather than not vegetated (5).
 SCL_VEGETATION_NDVI = 0.4

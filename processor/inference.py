@@ -21,6 +21,7 @@ import torch
 
 from . import cpu
 from .allocator import keep_freed_memory
+from .compute import PRECISIONS
 from .cores import available_cores
 from .errors import ParameterError
 
@@ -30,12 +31,12 @@ from .errors import ParameterError
 DEFAULT_TILE = {"cpu": 384, "cuda": 1024}
 DEFAULT_BATCH = {"cpu": 1, "cuda": 4}
 #: The arithmetics a mask network can run in, by the names of ``ProcessingParameters.precision``.
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+DTYPES = {name: getattr(torch, name) for name in PRECISIONS if name != "auto"}
 
 
-def select_device(device: str = "auto") -> torch.device:
-    """``"auto"`` picks CUDA when a GPU is present, else the CPU; ``"cpu"``/``"cuda"`` as given."""
-    if device == "auto":
+def select_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"`` (or None) picks CUDA when a GPU is present, else the CPU; ``"cpu"``/``"cuda"`` as given."""
+    if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
         raise ParameterError("device 'cuda' was asked for, but torch sees no CUDA GPU")

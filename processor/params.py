@@ -1,25 +1,33 @@
 """ProcessingParameters: the one definition of every user-facing parameter.
 
-Each field carries its help text, allowed values or range, and a label. The CLI (``s2mask run``), the
-Python API (``s2mask.run(path, **params)``), the SNAP operator descriptor and the gpt graphs are all
-generated from or checked against these fields; tests keep them in agreement.
+Each field carries its help text, allowed values or range, a label, whether it only changes how fast a
+run is (``performance``) and, for a field SNAP has no parameter for, why (``not_in_snap``). The allowed
+values come from their owners: resolutions and levels from :mod:`s2mask.bands`, devices and precisions
+from :mod:`s2mask.compute`, models from the weights registry (:func:`s2mask.choice.model_choices`).
+The CLI (``s2mask run``), the Python API (``s2mask.run(path, **params)``), the SNAP operator descriptor,
+the gpt graphs and the README's option table are all generated from or checked against these fields,
+and every entry point builds its parameters through :meth:`ProcessingParameters.from_mapping`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
+from .bands import RESOLUTIONS
+from .choice import model_choices
+from .compute import DEVICES, PRECISIONS
 from .errors import ParameterError
 
 OUTPUT_KINDS = ("cog", "probabilities", "scl", "dimap", "quicklook", "report")
 
 
 def _spec(help_text: str, label: str, *, choices: tuple | None = None, minimum: int | None = None,
-          maximum: int | None = None, many: bool = False) -> dict[str, Any]:
+          maximum: int | None = None, many: bool = False, performance: bool = False,
+          not_in_snap: str | None = None) -> dict[str, Any]:
     return {"help": help_text, "label": label, "choices": choices, "minimum": minimum, "maximum": maximum,
-            "many": many}
+            "many": many, "performance": performance, "not_in_snap": not_in_snap}
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,7 @@ class ProcessingParameters:
 
     resolution: int = field(default=20, metadata=_spec(
         "Pixel size of the mask in metres: bands are resampled onto the tile's 10, 20 or 60 m grid.",
-        "Resolution (m)", choices=(10, 20, 60)))
+        "Resolution (m)", choices=RESOLUTIONS))
     super_resolution: bool = field(default=False, metadata=_spec(
         "Sharpen the 20 m and 60 m bands to 10 m with DSen2 before masking (needs resolution 10).",
         "DSen2 super-resolution"))
@@ -37,32 +45,36 @@ class ProcessingParameters:
         "Super-resolution network", choices=("light", "full")))
     model: str = field(default="auto", metadata=_spec(
         "Masking model: 'auto' picks the shipped CNN that fits the level and the bands present; "
-        "'physics' is the rule-based classifier with geometric cloud shadows; 'cnn1d', 'cnn2d', 'cnn3d' pick "
-        "a network family ('cnn' is cnn2d).",
-        "Model", choices=("auto", "physics", "cnn", "cnn1d", "cnn2d", "cnn3d")))
+        "'physics' is the rule-based classifier with geometric cloud shadows; a family name (cnn2d) picks "
+        "that family's network ('cnn' is cnn2d).",
+        "Model", choices=model_choices()))
     outputs: tuple[str, ...] = field(default=("cog", "quicklook", "report"), metadata=_spec(
         "Outputs to write: cog (classes), probabilities (per class, 0..100), scl (Sen2Cor SCL codes), "
         "dimap (BEAM-DIMAP for SNAP), quicklook (PNG), report (JSON).",
-        "Outputs", choices=OUTPUT_KINDS, many=True))
+        "Outputs", choices=OUTPUT_KINDS, many=True,
+        not_in_snap="SNAP's Write node writes the product; the probability bands are switched by probabilityBands"))
     block_size: int = field(default=1024, metadata=_spec(
         "Block edge in pixels: the tile streams through memory one block (plus halo) at a time.",
-        "Block size (px)", minimum=128, maximum=8192))
+        "Block size (px)", minimum=128, maximum=8192, performance=True))
     upsampling: str = field(default="bilinear", metadata=_spec(
         "Interpolation for bands coarser than the mask grid (without super-resolution).",
         "Up-sampling", choices=("bilinear", "bicubic")))
     exact_downsampling: bool = field(default=False, metadata=_spec(
         "Reduce 10 m bands by the exact area mean instead of JPEG 2000's half-resolution level "
-        "(about 3x slower to decode).", "Exact down-sampling"))
+        "(about 3x slower to decode).", "Exact down-sampling",
+        not_in_snap="inside SNAP the operator averages full-resolution bands itself: always the exact area mean, "
+                    "as 's2mask run --exact-downsampling'"))
     device: str = field(default="auto", metadata=_spec(
         "Where networks run: 'auto' uses a CUDA GPU when one is present.", "Device",
-        choices=("auto", "cpu", "cuda")))
+        choices=DEVICES, performance=True))
     precision: str = field(default="auto", metadata=_spec(
         "Arithmetic of the mask networks: 'auto' is bfloat16 on CPUs that compute it in hardware (AVX512-BF16 "
         "or AMX: about twice as fast, classes differ from float32 on about one pixel in a thousand) and float32 "
         "elsewhere; 'float32' gives the training arithmetic on every machine.",
-        "Precision", choices=("auto", "float32", "bfloat16")))
+        "Precision", choices=PRECISIONS))
     threads: int = field(default=0, metadata=_spec(
-        "CPU threads for decoding and networks; 0 uses every core.", "Threads", minimum=0, maximum=256))
+        "CPU threads for decoding and networks; 0 uses every core.", "Threads", minimum=0, maximum=256,
+        performance=True))
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -92,13 +104,16 @@ class ProcessingParameters:
         return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> ProcessingParameters:
-        """Build from a mapping of typed values or of strings (as gpt graphs and SNAP pass them)."""
+    def from_mapping(cls, values: Mapping[str, Any], base: ProcessingParameters | None = None) -> ProcessingParameters:
+        """Build from a mapping of typed values or of strings (as the command line, gpt graphs and SNAP pass
+        them); fields not given keep ``base``'s values, or the defaults. The one way in for every entry point:
+        an unknown name or a bad value is a :class:`ParameterError` that names it."""
         known = {item.name: item for item in fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise ParameterError(f"unknown parameter(s): {', '.join(unknown)}; known: {', '.join(known)}")
-        return cls(**{name: parse_value(known[name], value) for name, value in values.items()})
+        parsed = {name: parse_value(known[name], value) for name, value in values.items()}
+        return replace(base, **parsed) if base is not None else cls(**parsed)
 
 
 def parse_value(item: Any, value: Any) -> Any:
@@ -128,3 +143,8 @@ def parameter_fields() -> tuple:
 
 def default_of(item: Any) -> Any:
     return item.default if item.default is not MISSING else item.default_factory()
+
+
+def performance_fields() -> tuple[str, ...]:
+    """The fields that change how fast a run is, never what it writes."""
+    return tuple(item.name for item in parameter_fields() if item.metadata["performance"])

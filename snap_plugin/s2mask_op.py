@@ -18,10 +18,10 @@ from s2mask.errors import ParameterError
 from s2mask.grid import Window
 from s2mask.io.dimap import CLASS_BAND, MASK_TRANSPARENCY, mask_name, probability_band
 from s2mask.io.geotiff import PROBABILITY_NODATA
-from s2mask.masker import TileGeometry
+from s2mask.masking import TileGeometry
 from s2mask.snap.descriptor import PROBABILITY_BANDS, SOURCE_NAME, processing_parameters, snap_parameters
 from s2mask.snap.engine import TileComputer
-from s2mask.snap.source import ANGLE_BANDS, GridSource, Raster, level_of, tile_geometry
+from s2mask.snap.source import ANGLE_BANDS, GridSource, Raster, level_of
 
 Color = jpy.get_type("java.awt.Color")
 Rectangle = jpy.get_type("java.awt.Rectangle")
@@ -118,7 +118,8 @@ def _geometry(context, source, grid_source, resolution):
         sun = angles.getElement("Mean_Sun_Angle") if angles is not None else None
         views = angles.getElement("Mean_Viewing_Incidence_Angle_List") if angles is not None else None
         if sun is not None and views is not None:
-            return tile_geometry(_angle_pair(sun), [_angle_pair(view) for view in views.getElements()], resolution)
+            return TileGeometry.from_means(_angle_pair(sun), [_angle_pair(view) for view in views.getElements()],
+                                           resolution)
     context.getLogger().warning("S2Mask: no Tile_Angles metadata in the source; the cloud-shadow geometry uses "
                                 "the mean of its angle bands")
     return TileGeometry(*grid_source.mean_angles(), float(resolution))

@@ -1,42 +1,32 @@
-"""Shared fixtures: the real data folder (skipped when absent) and small synthetic SAFE products."""
+"""Shared fixtures: the real data folder (skipped when absent) and small synthetic SAFE products; the
+markers (pytest.ini) of tests that read the real data."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from s2mask.sim.safe import write_product
-from s2mask.sim.scene import landscape
+from s2mask.train.realdata import data_root
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import small_scene
 
 
-def data_dir() -> Path:
-    """``../shared/data`` beside the repository, or ``$S2MASK_DATA``."""
-    return Path(os.environ.get("S2MASK_DATA", REPO.parent / "shared" / "data"))
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that take the real data get the ``realdata`` marker (``-m "not realdata"`` leaves them out)."""
+    for item in items:
+        if "real_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.realdata)
 
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    folder = data_dir()
+    """The real data folder, the one the loaders of :mod:`s2mask.train.realdata` read; skips without it."""
+    folder = data_root()
     if not (folder / "README.md").exists():
         pytest.skip(f"real data not available at {folder}")
     return folder
-
-
-def small_scene(size: int = 120, seed: int = 7, nodata_columns: int = 12):
-    """A 1.2 km landscape with a no-data strip on its west edge and a few saturated pixels."""
-    scene = landscape(size, size, seed=seed, feature_size=30)
-    invalid = np.zeros(scene.shape, dtype=bool)
-    invalid[:, :nodata_columns] = True
-    saturated = np.zeros(scene.shape, dtype=bool)
-    saturated[60:62, 90:92] = True
-    scene.invalid, scene.saturated = invalid, saturated
-    scene.truth[invalid | saturated] = 0
-    return scene
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import errno
 import fcntl
 import json
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +15,10 @@ import pytest
 from osgeo import gdal
 
 from s2mask.errors import OutputError, ProductIOError
-from s2mask.masker import PhysicsMasker
+from s2mask.physics import PhysicsMasker
 from s2mask.pipeline import run
-from s2mask.sim.safe import write_product
 
-from conftest import small_scene
+from helpers import make_products
 
 distributed = pytest.importorskip("distributed")
 
@@ -30,12 +28,6 @@ from s2mask.batch.runner import LOCK_NAME  # noqa: E402
 PHYSICS = {"model": "physics"}
 #: Report fields that differ between two runs of the same product by nature.
 VOLATILE = ("created_utc", "timings_s")
-
-
-def make_products(folder: Path, count: int, size: int) -> list[Path]:
-    """``count`` distinct products (one sensing day apart, different landscapes)."""
-    return [write_product(small_scene(size, seed=day), folder, level="L1C", quality_masks=False,
-                          sensing_time=datetime(2024, 3, 5 + day, 10, 48, 19, tzinfo=UTC)) for day in range(count)]
 
 
 def corrupt_copy(product: Path, folder: Path) -> Path:

@@ -11,7 +11,8 @@ import sys
 import time
 
 import pytest
-from test_batch import make_products
+
+from helpers import make_products
 
 pytest.importorskip("distributed")
 
@@ -27,6 +28,7 @@ def reports(folder):
     return sorted(folder.glob("*_s2mask_report.json"))
 
 
+@pytest.mark.slow
 def test_a_killed_batch_completes_on_the_next_run(tmp_path):
     products = make_products(tmp_path / "products", PRODUCTS, 480)
     output = tmp_path / "out"

@@ -21,6 +21,7 @@ from s2mask.bands import ALL_BANDS
 from s2mask.errors import ParameterError
 from s2mask.inference import select_dtype
 
+pytestmark = pytest.mark.hardware
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
 

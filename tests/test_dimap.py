@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -165,3 +167,95 @@ def test_dimap_time_format():
 
 def test_image_to_model_transform_is_java_matrix_order():
     assert image_to_model_transform(utm31_grid()) == TRANSFORM
+
+
+def snap_envi_header(path):
+    """Parse an ENVI header as SNAP's ENVI reader does (``HeaderParser.parse``): ``key = value`` lines, a
+    value in braces may run over several lines, lists split at commas."""
+    entries, lines = {}, iter(path.read_text(encoding="latin-1").splitlines())
+    for line in lines:
+        if "=" not in line:
+            continue
+        key, value = (part.strip() for part in line.split("=", 1))
+        if value.startswith("{"):
+            value = value[1:].strip()
+            while not value.endswith("}"):
+                value = (value + " " + next(lines).strip()).strip()
+            value = value[:-1]
+        entries[key] = value
+    return entries
+
+
+def test_class_header_is_an_envi_classification_snap_and_gdal_both_read(written):
+    path, classes, _ = written
+    header = snap_envi_header(path.with_suffix(".data") / "s2mask_class.hdr")
+    assert header["file type"] == "ENVI Classification" and header["data ignore value"] == "0"
+    names = [name.strip() for name in header["class names"].split(",")]
+    lookup = [int(value) for value in header["class lookup"].split(",")]
+    # SNAP's EnviProductReader builds its IndexCoding only when these three agree.
+    assert int(header["classes"]) == len(names) == len(lookup) // 3 == len(CLASS_TABLE)
+    assert names == [c.name for c in CLASS_TABLE]
+    assert [tuple(lookup[i:i + 3]) for i in range(0, len(lookup), 3)] == [c.rgba[:3] for c in CLASS_TABLE]
+    dataset = gdal.Open(str(path.with_suffix(".data") / "s2mask_class.img"))
+    band = dataset.GetRasterBand(1)
+    assert band.GetCategoryNames() == names and band.GetNoDataValue() == 0
+    assert band.GetDescription() == "s2mask_class"  # the statistics sidecar keeps the header's band name
+    table = band.GetColorTable()
+    assert table.GetCount() == len(CLASS_TABLE)  # QGIS's legend: exactly the classes
+    assert [table.GetColorEntry(c.value)[:3] for c in CLASS_TABLE] == [c.rgba[:3] for c in CLASS_TABLE]
+    valid = classes[classes != 0].astype(float)
+    np.testing.assert_allclose(band.GetStatistics(False, False), [valid.min(), valid.max(), valid.mean(), valid.std()],
+                               rtol=1e-8)
+
+
+def test_probability_headers_mark_no_data_and_carry_statistics(written):
+    path, _, probabilities = written
+    for index, value in enumerate(PROBABILITY_CLASSES):
+        image = path.with_suffix(".data") / f"prob_{CLASS_TABLE[value].name.lower()}.img"
+        header = snap_envi_header(image.with_suffix(".hdr"))
+        assert (header["file type"], header["data ignore value"]) == ("ENVI Standard", "255")
+        dataset = gdal.Open(str(image))  # GDAL 3.6: a band does not keep its dataset alive
+        band = dataset.GetRasterBand(1)
+        assert band.GetNoDataValue() == 255
+        layer = probabilities[index].astype(float)
+        np.testing.assert_allclose(band.GetStatistics(False, False),
+                                   [layer.min(), layer.max(), layer.mean(), layer.std()], rtol=1e-8)
+
+
+@pytest.fixture(scope="module")
+def snap_sample():
+    """The BEAM-DIMAP product SNAP itself wrote, shipped in the esa-snappy wheel (a dependency on Python 3.11)."""
+    spec = importlib.util.find_spec("esa_snappy")  # found, not imported: importing it needs SNAP
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("esa_snappy is not installed")
+    sample = Path(spec.submodule_search_locations[0]) / "testdata" / "MER_FRS_L1B_SUBSET.dim"
+    if not sample.is_file():
+        pytest.skip("esa_snappy ships no MER_FRS_L1B_SUBSET.dim")
+    return sample
+
+
+def relative_order(tags, reference):
+    """``tags`` that ``reference`` also has, in ``tags``' order, and in ``reference``'s order."""
+    shared = [tag for tag in dict.fromkeys(tags) if tag in reference]
+    return shared, sorted(shared, key=list(dict.fromkeys(reference)).index)
+
+
+def test_elements_and_header_keys_follow_snaps_own_dimap_writer(written, snap_sample):
+    ours, theirs = etree.parse(str(written[0])).getroot(), etree.parse(str(snap_sample)).getroot()
+    for xpath in (".", "Production", "Data_Access", "Image_Display/Band_Statistics", "Masks/Mask",
+                  "Image_Interpretation/Spectral_Band_Info"):
+        mine, reference = children(ours.find(xpath)), children(theirs.find(xpath))
+        shared, in_snap_order = relative_order(mine, reference)
+        assert shared == in_snap_order, xpath
+        assert len(shared) >= 3, xpath
+    for name, sample in (("s2mask_class", "l1_flags"), ("prob_cloud", "radiance_1")):
+        mine = list(snap_envi_header(written[0].with_suffix(".data") / f"{name}.hdr"))
+        reference = list(snap_envi_header(snap_sample.with_suffix(".data") / f"{sample}.hdr"))
+        assert set(reference) - {"wavelength"} <= set(mine), name  # a spectral band's key; ours have none
+        shared, in_snap_order = relative_order(mine, reference)
+        assert shared == in_snap_order, name
+        # Georeference where SNAP's writer puts it (its sample has none); our own keys after all of SNAP's.
+        added = [key for key in mine if key not in reference and key not in ("map info", "coordinate system string")]
+        assert added == ["data ignore value", *(["classes", "class lookup", "class names"] if name == "s2mask_class"
+                                                else [])], name
+        assert min(mine.index(key) for key in added) > max(mine.index(key) for key in shared), name

@@ -8,7 +8,7 @@ import pytest
 from s2mask.classes import MaskClass
 from s2mask.cli import main
 from s2mask.errors import ParameterError
-from s2mask.train.evaluation import compare, match_grid, one_vs_rest_balanced_accuracy, read_reference
+from s2mask.evaluation.compare import compare, match_grid, one_vs_rest_balanced_accuracy, read_reference
 
 C, L, S = MaskClass.CLOUD, MaskClass.CLEAR_LAND, MaskClass.CLOUD_SHADOW
 
@@ -69,22 +69,33 @@ def test_evaluate_cli_scores_a_class_geotiff(tmp_path, capsys):
     assert json.loads((tmp_path / "out.json").read_text())["input"]["pixels"] == 16
 
 
-def test_evaluate_cli_runs_s2mask_physics_and_peers_on_npz_bands(tmp_path, capsys):
+def _npz_inputs(folder):
+    """A cloudy synthetic scene's bands at 20 m (with its sun angles) and its truth, as .npz files."""
     from s2mask.bands import ALL_BANDS, NATIVE_RESOLUTION
+    from s2mask.evaluation.metrics import majority
     from s2mask.resample import resample_to_resolution
     from s2mask.sim.clouds import cloudy_scene
-    from s2mask.train.metrics import majority
 
     scene = cloudy_scene(240, 240, seed=2, sun_zenith=35.0, sun_azimuth=140.0, cloud_cover=0.3)
     bands = {b: resample_to_resolution(scene.band(b), NATIVE_RESOLUTION[b], 20) for b in ALL_BANDS}
-    np.savez(tmp_path / "bands.npz", sun_zenith=35.0, sun_azimuth=140.0, **bands)
-    np.savez(tmp_path / "truth.npz", truth=majority(scene.truth, 2))
-    args = ["evaluate", str(tmp_path / "bands.npz"), "-r", str(tmp_path / "truth.npz"), "--grouping", "cloud_shadow",
-            "--model", "physics", "--json", str(tmp_path / "out.json")]
-    assert main(args) == 0
-    results = json.loads((tmp_path / "out.json").read_text())
-    assert results["s2mask physics"]["normalized_mcc"] > 0.8
-    from s2mask.train.peers import available_peers
+    np.savez(folder / "bands.npz", sun_zenith=35.0, sun_azimuth=140.0, **bands)
+    np.savez(folder / "truth.npz", truth=majority(scene.truth, 2))
+    return ["evaluate", str(folder / "bands.npz"), "-r", str(folder / "truth.npz"), "--grouping", "cloud_shadow",
+            "--model", "physics", "--json", str(folder / "out.json")]
 
-    assert set(results) == {"s2mask physics", *available_peers()}
+
+def test_evaluate_cli_runs_s2mask_physics_on_npz_bands(tmp_path, capsys):
+    assert main([*_npz_inputs(tmp_path), "--no-peers"]) == 0
+    results = json.loads((tmp_path / "out.json").read_text())
+    assert set(results) == {"s2mask physics"} and results["s2mask physics"]["normalized_mcc"] > 0.8
     assert "confusion matrix" in capsys.readouterr().out
+
+
+def test_evaluate_cli_runs_the_peers_beside_s2mask(tmp_path):
+    """The peers extra (pip install s2mask[peers]): without it this test says so in the skip summary."""
+    pytest.importorskip("s2cloudless")
+    pytest.importorskip("ukis_csmask")
+    assert main(_npz_inputs(tmp_path)) == 0
+    results = json.loads((tmp_path / "out.json").read_text())
+    assert set(results) == {"s2mask physics", "s2cloudless", "ukis-csmask"}, set(results)
+    assert results["s2mask physics"]["normalized_mcc"] > 0.8

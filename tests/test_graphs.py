@@ -3,12 +3,12 @@ operators with parameters those operators declare (section 3.2, 4.1, 4.2, 4.5 an
 and a default for every template variable."""
 
 import re
-from pathlib import Path
 
 import pytest
 from lxml import etree
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
+
 GRAPHS = sorted((REPO / "graphs").glob("*.xml"))
 SEN2COR = "${sen2corOperator}"
 #: Parameters of the SNAP operators the graphs may use, from shared/snap.md (None: no parameters allowed).
@@ -163,3 +163,26 @@ def test_super_resolution_graph_feeds_the_reader_product_unresampled():
     mask = next(node for node in graph_nodes.values() if node.findtext("operator") == "S2Mask")
     assert graph_nodes[sources(mask)[0][1]].findtext("operator") == "Read"
     assert mask.findtext("parameters/superResolution") == "true" and mask.findtext("parameters/resolution") == "10"
+
+
+def values_phrase(parameter):
+    """How a .properties comment states what an S2Mask parameter takes: its value set, range or true/false."""
+    if parameter.find("valueSet") is not None:
+        *head, last = parameter.findtext("valueSet").split(",")
+        return f"{', '.join(head)} or {last}" if head else last
+    if parameter.find("interval") is not None:
+        return " to ".join(parameter.findtext("interval").strip("[]").split(","))
+    return "true or false" if parameter.findtext("dataType") == "boolean" else None
+
+
+@pytest.mark.parametrize("graph", GRAPHS, ids=lambda p: p.stem)
+def test_property_comments_state_the_values_the_descriptor_allows(graph):
+    """A default of an S2Mask parameter is explained by the comment above it, which starts with
+    ``# name: <values>`` exactly as the descriptor (generated from ProcessingParameters) allows them."""
+    declared = s2mask_parameters()
+    lines = graph.with_suffix(".properties").read_text().splitlines()
+    for above, line in zip(["", *lines], lines):
+        key = line.partition("=")[0].strip()
+        if line.startswith("#") or key not in declared or values_phrase(declared[key]) is None:
+            continue
+        assert above.startswith(f"# {key}: {values_phrase(declared[key])}"), (graph.name, key, above)

@@ -53,6 +53,7 @@ def test_blocks_with_a_halo_equal_the_whole_image(network, stack):
     np.testing.assert_array_equal(blocked, whole)
 
 
+@pytest.mark.hardware
 def test_devices_and_threads_are_checked():
     assert select_device("auto").type in ("cpu", "cuda")
     assert select_device("cpu").type == "cpu"
@@ -67,6 +68,7 @@ def test_devices_and_threads_are_checked():
         set_threads(-1)
 
 
+@pytest.mark.hardware
 @pytest.mark.parametrize("fused", [True, False])
 def test_a_bfloat16_network_tiles_exactly_and_follows_float32(network, stack, monkeypatch, fused):
     # Fused where oneDNN runs bfloat16, else (and always when told it cannot) torch's own modules.

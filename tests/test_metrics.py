@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from s2mask.train import metrics
+from s2mask.evaluation import metrics
 
 
 def test_confusion_matrix_counts_reference_rows_and_prediction_columns():

@@ -6,8 +6,9 @@ import torch
 
 from s2mask import cpu, weights
 from s2mask.bands import ALL_BANDS, L2A_BANDS, REDUCED_BANDS
+from s2mask.choice import select_masker
 from s2mask.errors import MissingBandError, ModelError
-from s2mask.masker import BlockPrediction, decode, predict_block
+from s2mask.masking import BlockPrediction, decode, predict_block
 from s2mask.models import choose_entry, fused, load_masker, load_network
 from s2mask.models.features import FeatureSpec, feature_stack, incidence_cosine
 from s2mask.models.fused import fusable
@@ -137,23 +138,23 @@ def test_the_pipeline_finds_a_model_for_each_level_and_the_reduced_bands():
 def test_maskers_compute_in_the_precision_asked_for(monkeypatch):
     monkeypatch.setattr(cpu, "bfloat16_runs", lambda: True)  # loading runs no convolution: any CPU will do
     for precision in ("float32", "bfloat16"):
-        masker = load_masker("cnn", "L1C", ALL_BANDS, device="cpu", precision=precision)
+        masker = load_masker("cnn", level="L1C", bands=ALL_BANDS, device="cpu", precision=precision)
         assert masker.precision == precision
         assert all(p.dtype == getattr(torch, precision) for p in masker.network.parameters())
     assert next(load_network(SHIPPED[0]["name"], device="cpu").parameters()).dtype == torch.float32
 
 
 def test_auto_falls_back_to_physics_and_cnn_refuses_without_the_bands():
-    masker = load_masker("auto", "L1C", ("B2", "B3", "B4", "B8"))
+    masker = select_masker("auto", level="L1C", bands=("B2", "B3", "B4", "B8"))
     assert masker.model_id == "physics"
     with pytest.raises(MissingBandError, match="B11"):
-        load_masker("cnn", "L1C", ("B2", "B3", "B4", "B8"))
+        select_masker("cnn", level="L1C", bands=("B2", "B3", "B4", "B8"))
     with pytest.raises(ModelError, match="no shipped weights"):
-        load_masker("no-such-model", "L1C", ALL_BANDS)
+        select_masker("no-such-model", level="L1C", bands=ALL_BANDS)
 
 
 def test_a_block_that_keeps_no_probabilities_gets_the_same_classes_without_them():
-    masker = load_masker("cnn", "L2A", REDUCED_BANDS)
+    masker = load_masker("cnn", level="L2A", bands=REDUCED_BANDS)
     rng = np.random.default_rng(5)
     bands = {band: rng.uniform(0.0, 0.6, (60, 70)).astype(np.float32) for band in REDUCED_BANDS}
     bands["B2"][:5] = np.nan

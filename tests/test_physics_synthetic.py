@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from s2mask.classes import CLASS_NAMES, MaskClass
+from s2mask.evaluation.metrics import confusion_matrix, iou, majority
 from s2mask.physics import classify, thresholds_for
 from s2mask.physics.thresholds import Ramp
 from s2mask.sim.clouds import cloudy_scene
-from s2mask.train.metrics import confusion_matrix, iou, majority
 
 C = MaskClass
 SEEDS = (0, 1, 2)

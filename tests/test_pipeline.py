@@ -6,34 +6,12 @@ import threading
 import numpy as np
 import pytest
 from osgeo import gdal
-from scipy import ndimage
 
 from s2mask.classes import N_CLASSES, MaskClass
-from s2mask.masker import BlockInput, BlockPrediction
+from s2mask.io.report import report_schema
 from s2mask.pipeline import run
 
-
-class NeighbourhoodMasker:
-    """A small deterministic model with a 3x3 receptive field and a whole-tile step, to test the plumbing."""
-
-    model_id = "test-neighbourhood"
-    bands = ("B2", "B8", "B11")
-    halo = 1
-    tile_layers = ("dark",)
-
-    def predict(self, block: BlockInput) -> BlockPrediction:
-        nir = ndimage.uniform_filter(np.nan_to_num(block.bands["B8"]), size=3, mode="nearest")
-        classes = np.where(nir < 0.12, MaskClass.WATER, MaskClass.CLEAR_LAND).astype(np.uint8)
-        probabilities = np.zeros((N_CLASSES, *classes.shape), dtype=np.float32)
-        np.put_along_axis(probabilities, classes[None].astype(np.int64), 0.8, axis=0)
-        probabilities[MaskClass.CLOUD] += 0.2
-        dark = (block.bands["B11"] < 0.05) & (block.sun_zenith > 0)
-        return BlockPrediction(probabilities, classes, {"dark": dark})
-
-    def finish(self, classes, layers, geometry):
-        assert geometry.resolution in (10.0, 20.0, 60.0)
-        shifted = np.roll(layers["dark"], 1, axis=1)
-        return np.where(shifted & (classes == MaskClass.CLEAR_LAND), MaskClass.CLOUD_SHADOW, classes).astype(np.uint8)
+from helpers import NeighbourhoodMasker
 
 
 def read_raster(path):
@@ -74,7 +52,8 @@ def test_a_10m_run_and_a_20m_run_agree_after_resampling(product, tmp_path):
 def test_every_output_is_written_and_consistent(product, tmp_path):
     result = run(product, tmp_path, masker=NeighbourhoodMasker(), block_size=128,
                  outputs=("cog", "probabilities", "scl", "quicklook", "report"))
-    assert set(result.outputs) == {"classes", "probabilities", "scl", "quicklook", "report"}
+    assert set(result.outputs) == {"classes", "probabilities", "scl", "quicklook", "report", "classes_style",
+                                   "probabilities_style", "scl_style", "stac"}
     classes, dataset = read_raster(result.outputs["classes"])
     assert dataset.GetRasterBand(1).GetColorTable() is not None
     assert dataset.GetGeoTransform() == (300000.0, 20.0, 0.0, 4900020.0, 0.0, -20.0)
@@ -88,14 +67,16 @@ def test_every_output_is_written_and_consistent(product, tmp_path):
     assert report == result.report
     counts = np.bincount(classes.ravel(), minlength=N_CLASSES)
     valid = counts[1:].sum()
-    assert report["valid_fraction"] == pytest.approx(valid / classes.size, abs=1e-6)
+    assert report["valid_percent"] == pytest.approx(100 * valid / classes.size, abs=1e-4)
     shadow = report["classes"]["CLOUD_SHADOW"]
     assert shadow["pixels"] == counts[MaskClass.CLOUD_SHADOW] > 0
-    assert shadow["fraction"] == pytest.approx(counts[MaskClass.CLOUD_SHADOW] / valid, abs=1e-6)
+    assert shadow["percent_of_valid"] == pytest.approx(100 * counts[MaskClass.CLOUD_SHADOW] / valid, abs=1e-4)
     assert report["model"] == "test-neighbourhood"
     assert report["model_bands"] == ["B2", "B8", "B11"]
     assert report["product"]["level"] == "L1C" and report["product"]["tile"] == "31TCJ"
     assert {"read", "predict", "write"} <= set(report["timings_s"])
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.Draft202012Validator(report_schema()).validate(report)  # the product details included
     expected = {p.name for p in result.outputs.values()}
     left = {p.name for p in tmp_path.iterdir()}
     assert expected <= left
@@ -130,12 +111,11 @@ class RecordingSource:
 @pytest.mark.parametrize("prefetch", [False, True])
 def test_blocks_come_in_order_with_their_own_bands_whether_prefetched_or_not(prefetch):
     from s2mask.grid import Grid
-    from s2mask.params import ProcessingParameters
-    from s2mask.pipeline import blocks_with_bands
+    from s2mask.stream import Reading, blocks_with_bands
 
     grid = Grid("", 0.0, 0.0, 20.0, width=400, height=300)
     source = RecordingSource()
-    seen = list(blocks_with_bands(source, ("B2",), grid, ProcessingParameters(block_size=128), 2, prefetch))
+    seen = list(blocks_with_bands(source, ("B2",), grid, Reading(), 128, 2, prefetch))
     assert [block.index for block, _ in seen] == list(range(12))
     for block, bands in seen:
         assert bands["B2"].shape == block.outer.shape
@@ -145,13 +125,11 @@ def test_blocks_come_in_order_with_their_own_bands_whether_prefetched_or_not(pre
 
 def test_a_read_failing_in_the_prefetch_thread_reaches_the_caller():
     from s2mask.grid import Grid
-    from s2mask.params import ProcessingParameters
-    from s2mask.pipeline import blocks_with_bands
+    from s2mask.stream import Reading, blocks_with_bands
 
     grid = Grid("", 0.0, 0.0, 20.0, width=300, height=300)
     with pytest.raises(OSError, match="cannot decode rows 128-"):
-        for _ in blocks_with_bands(RecordingSource(fail_at_row=128), ("B2",), grid,
-                                   ProcessingParameters(block_size=128), 0, True):
+        for _ in blocks_with_bands(RecordingSource(fail_at_row=128), ("B2",), grid, Reading(), 128, 0, True):
             pass
 
 
@@ -185,11 +163,10 @@ class BandSource(RecordingSource):
 
 def test_bands_read_side_by_side_equal_bands_read_in_turn_and_a_failure_waits_for_the_rest():
     from s2mask.grid import Grid, Window
-    from s2mask.params import ProcessingParameters
-    from s2mask.pipeline import read_bands
+    from s2mask.stream import Reading, read_bands
 
     grid = Grid("", 0.0, 0.0, 20.0, width=64, height=48)
-    window, params = Window(8, 4, 20, 30), ProcessingParameters()
+    window, params = Window(8, 4, 20, 30), Reading()
     source = BandSource()
     together = read_bands(source, source.bands, grid, window, params, workers=2)
     assert source.most_running == 2 and list(together) == list(source.bands)

@@ -15,7 +15,7 @@ from s2mask.io import geotiff
 from s2mask.io.safe import Product
 from s2mask.pipeline import run
 
-from test_pipeline import NeighbourhoodMasker
+from helpers import NeighbourhoodMasker
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_an_interrupt_mid_run(product, output, monkeypatch):
 def test_an_all_nodata_tile(tmp_path, output):
     from s2mask.sim.safe import write_product
 
-    from conftest import small_scene
+    from helpers import small_scene
 
     scene = small_scene(60, nodata_columns=60)
     path = write_product(scene, tmp_path / "empty", level="L2A", baseline="05.09")
@@ -117,6 +117,7 @@ def test_an_all_nodata_tile(tmp_path, output):
     assert_untouched(output)
 
 
+@pytest.mark.slow
 def test_cli_reports_a_truncated_band_in_one_line(product, tmp_path, output):
     copy = tmp_path / product.name
     shutil.copytree(product, copy)
@@ -130,6 +131,7 @@ def test_cli_reports_a_truncated_band_in_one_line(product, tmp_path, output):
     assert_untouched(output)
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_the_command_line(product_factory, output):
     product = product_factory("L1C", "05.10", size=1200)
     process = subprocess.Popen([sys.executable, "-m", "s2mask.cli", "run", str(product), "-o", str(output),

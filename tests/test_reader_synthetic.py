@@ -8,11 +8,11 @@ import pytest
 from s2mask.bands import ALL_BANDS, L2A_BANDS
 from s2mask.grid import Window, iter_blocks
 from s2mask.io.safe import dn_to_reflectance, open_product
-from s2mask.masker import BLOCK_ANGLES
+from s2mask.masking import BLOCK_ANGLES
 from s2mask.resample import downsample_mean
 from s2mask.sim.safe import to_dn, write_jp2
 
-from conftest import small_scene
+from helpers import small_scene
 
 PRODUCTS = [("L1C", "05.10"), ("L1C", "02.09"), ("L2A", "05.09"), ("L2A", "02.14")]
 

@@ -3,7 +3,6 @@ agrees with ProcessingParameters, the service file names the operator class, lay
 
 import ast
 from dataclasses import fields
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -11,7 +10,8 @@ from lxml import etree
 from s2mask.params import ProcessingParameters
 from s2mask.snap.descriptor import descriptor_bytes, processing_parameters
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
+
 PLUGIN = REPO / "snap_plugin"
 INFO = PLUGIN / "s2mask_op-info.xml"
 #: ProcessingParameters fields the operator leaves out, and the parameters only SNAP has (stated here on

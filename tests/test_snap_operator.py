@@ -16,7 +16,7 @@ from snapstub.products import reader_product, resampled_product
 
 from s2mask.classes import CLASS_TABLE, N_CLASSES, MaskClass
 from s2mask.errors import ParameterError
-from s2mask.masker import BlockInput, BlockPrediction
+from s2mask.masking import BlockInput, BlockPrediction
 from s2mask.pipeline import run
 from s2mask.sim.clouds import cloudy_scene
 from s2mask.sim.safe import write_product
@@ -117,7 +117,7 @@ def test_halo_and_whole_tile_step_match_run_across_tile_borders(op_module, cloud
                                                                 tile_layers):
     classes, probabilities = run_classes(cloudy_l1c, tmp_path, masker=EdgeMasker(tile_layers), resolution=10,
                                          block_size=128)
-    monkeypatch.setattr("s2mask.snap.engine.select_masker", lambda *args: EdgeMasker(tile_layers))
+    monkeypatch.setattr("s2mask.snap.engine.select_masker", lambda *args, **kwargs: EdgeMasker(tile_layers))
     target, context = operator_output(op_module, reader_product(cloudy_l1c), 41, resolution=10, blockSize=128,
                                       probabilityBands=True)
     np.testing.assert_array_equal(target.bands["s2mask_class"].values, classes)

@@ -4,7 +4,6 @@
 import io
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -13,7 +12,8 @@ from snapstub import fake_esa_snappy
 from s2mask.cli import main
 from s2mask.snap.descriptor import descriptor_bytes
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
+
 PLUGIN = REPO / "snap_plugin"
 SERVICE = "META-INF/services/eu.esa.snap.snappy.gpf.PyOperatorSpi"
 JAR = "netbeans/modules/eu-s2mask-snap.jar"

@@ -88,6 +88,7 @@ def test_tiles_equal_whole_image():
     assert float((whole - tiled).abs().max()) / INPUT_SCALE < 1e-4
 
 
+@pytest.mark.slow
 def test_blocks_with_halo_equal_whole_image():
     models = {"20m": _randomised("20m", "deep", 1), "60m": _randomised("60m", "deep", 2)}
     bands10, bands20, bands60 = _scene(120)

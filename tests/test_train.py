@@ -79,6 +79,7 @@ def test_gain_jitter_scales_the_reflectance_of_each_band_and_leaves_auxiliary_in
     np.testing.assert_array_equal(jitter_gains(inputs, spec, 0.0, np.random.default_rng(1)), inputs)
 
 
+@pytest.mark.slow
 def test_regularised_training_runs_and_records_its_options(scene):
     config = TrainingConfig(architecture="CNN2D", architecture_kwargs={"width": 8, "context": 4, "dilations": [1, 2]},
                             bands=ALL_BANDS, epochs=1, steps_per_epoch=2, batch_size=2, patch=16,
@@ -88,6 +89,7 @@ def test_regularised_training_runs_and_records_its_options(scene):
     assert result.config.to_dict()["consistency"] == 1.0 and not result.config.to_dict()["class_weighting"]
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_for_a_seed(scene):
     config = TrainingConfig(architecture="CNN2D", architecture_kwargs={"width": 8, "context": 4, "dilations": [1, 2]},
                             bands=ALL_BANDS, epochs=1, steps_per_epoch=3, batch_size=2, patch=16)

@@ -75,9 +75,11 @@ def test_every_output_has_its_design_name_and_nothing_else_is_left(full_run):
     folder, outputs, report = full_run
     names = output_names("S2X_TEST")
     assert sorted(os.listdir(folder)) == sorted([
-        names["classes"], names["classes"] + ".aux.xml", names["probabilities"], names["scl"],
-        names["scl"] + ".aux.xml", names["dimap"], names["dimap_data"], names["quicklook"], names["report"]])
+        names["classes"], names["classes"] + ".aux.xml", names["classes_style"], names["probabilities"],
+        names["probabilities_style"], names["scl"], names["scl"] + ".aux.xml", names["scl_style"], names["dimap"],
+        names["dimap_data"], names["quicklook"], names["stac"], names["report"]])
     assert names["classes"] == "S2X_TEST_s2mask.tif" and names["dimap"] == "S2X_TEST_s2mask.dim"
+    assert (names["classes_style"], names["scl_style"]) == ("S2X_TEST_s2mask.qml", "S2X_TEST_s2mask_scl.qml")
     assert {kind: path.name for kind, path in outputs.paths.items()} == report["outputs"]
     assert all(path.exists() for path in outputs.paths.values())
 
@@ -90,6 +92,7 @@ def test_class_cog_keeps_values_colours_names_nodata_crs_transform_metadata(full
     # QGIS's order: colour table first, then the category names as labels.
     table = band.GetColorTable()
     assert [table.GetColorEntry(c.value) for c in CLASS_TABLE] == [c.rgba for c in CLASS_TABLE]
+    assert table.GetColorEntry(0)[3] == 0  # no data is transparent
     assert band.GetCategoryNames() == [c.name for c in CLASS_TABLE]
     assert band.GetNoDataValue() == 0
     assert band.GetDescription() == "s2mask_class"
@@ -101,6 +104,8 @@ def test_class_cog_keeps_values_colours_names_nodata_crs_transform_metadata(full
     assert metadata["S2MASK_PRODUCT"] == "S2X_TEST" and metadata["TIFFTAG_SOFTWARE"].startswith("s2mask ")
     rat = band.GetDefaultRAT()
     assert [rat.GetValueAsString(row, 1) for row in range(rat.GetRowCount())] == [c.name for c in CLASS_TABLE]
+    assert [rat.GetValueAsString(row, 6) for row in range(rat.GetRowCount())] == [c.description for c in CLASS_TABLE]
+    assert band.GetMetadataItem("flag_meanings") == " ".join(c.name for c in CLASS_TABLE)
 
 
 def test_class_output_is_a_cloud_optimized_geotiff(full_run):
@@ -135,9 +140,13 @@ def test_scl_cog_holds_sen2cor_codes_and_names(full_run, arrays):
     dataset = gdal.Open(str(folder / "S2X_TEST_s2mask_scl.tif"))  # GDAL 3.6: a band does not keep it alive
     band = dataset.GetRasterBand(1)
     np.testing.assert_array_equal(band.ReadAsArray(), to_scl(classes, ndvi))
-    band.GetColorTable()
+    table = band.GetColorTable()
     assert band.GetCategoryNames() == [SCL_NAMES[code] for code in range(12)]
     assert band.GetNoDataValue() == 0
+    # ESA's SCL colours: vegetation, bare soil, shadows and unclassified no longer share one green.
+    assert [table.GetColorEntry(code)[:3] for code in (3, 4, 5, 7)] == [(100, 50, 0), (0, 128, 0),
+                                                                        (255, 230, 90), (129, 129, 129)]
+    assert table.GetColorEntry(1) == (255, 0, 0, 255)
 
 
 def test_dimap_of_a_run_carries_probabilities_and_run_metadata(full_run, arrays):
@@ -166,7 +175,9 @@ def test_report_matches_the_written_classes(full_run, arrays):
     assert [report["classes"][c.name]["pixels"] for c in CLASS_TABLE] == counts.tolist()
     valid = counts[1:].sum()
     assert report["cloud_cover_percent"] == pytest.approx(100 * (counts[4] + counts[5]) / valid, abs=1e-4)
-    assert report["valid_fraction"] == pytest.approx(valid / counts.sum(), abs=1e-6)
+    assert report["valid_percent"] == pytest.approx(100 * valid / counts.sum(), abs=1e-4)
+    assert report["pixels"] == {"total": HEIGHT * WIDTH, "valid": valid, "no_data": counts[0]}
+    assert report["grid"]["upper_left_x_m"] == 300000.0 and report["grid"]["width_px"] == WIDTH
     assert report["timings_s"]["predict"] == 1.5 and report["timings_s"]["close"] >= 0
 
 

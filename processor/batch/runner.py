@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from ..errors import OutputError, ParameterError, S2MaskError
 from ..io.atomic import check_output_folder
-from ..masker import Masker
+from ..masking import Masker
 from ..params import ProcessingParameters
 from .inputs import expand_inputs, product_name
 from .sizing import WorkerPlan, machine_resources, plan_workers, thread_environment, worker_memory_gb

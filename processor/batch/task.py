@@ -26,14 +26,12 @@ from ..errors import ProductIOError, S2MaskError
 from ..io.atomic import staging_folders
 from ..io.safe import open_product
 from ..io.writers import output_names
-from ..masker import Masker
-from ..params import ProcessingParameters
+from ..masking import Masker
+from ..params import ProcessingParameters, performance_fields
 from ..pipeline import run
 from .inputs import product_name
 from .sizing import threads_per_product
 
-#: Parameters that change how fast a run is, never what it writes.
-PERFORMANCE_FIELDS = ("block_size", "device", "threads")
 LOG_FOLDER = "logs"
 
 
@@ -91,7 +89,7 @@ def completed_report(output_dir: str | Path, product_id: str, params: Processing
         return None
     if not all((folder / name).exists() for name in report.get("outputs", {}).values()):
         return None
-    wanted = {key: value for key, value in params.to_dict().items() if key not in PERFORMANCE_FIELDS}
+    wanted = {key: value for key, value in params.to_dict().items() if key not in performance_fields()}
     made = report.get("parameters", {})
     return report if all(made.get(key) == value for key, value in wanted.items()) else None
 

@@ -18,7 +18,9 @@ HELP = ("Compare s2mask's classes with a reference mask (GeoTIFF or .npz): balan
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..train.evaluation import GROUPINGS, MAPPINGS
+    from ..bands import LEVELS, RESOLUTIONS
+    from ..choice import model_choices
+    from ..evaluation.compare import GROUPINGS, MAPPINGS
 
     parser.add_argument("input", type=Path,
                         help="a SAFE product, an .npz of reflectance bands named B2, B8A, ... on one grid, "
@@ -29,10 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"reference codes to our classes: {', '.join(MAPPINGS)}, or JSON like '{{\"9\": 4}}'")
     parser.add_argument("--grouping", choices=tuple(GROUPINGS), default="classes",
                         help="compare all classes, cloud vs rest, or cloud / shadow / rest (default classes)")
-    parser.add_argument("--level", choices=("L1C", "L2A"), default="L1C", help="level of an .npz input")
-    parser.add_argument("--resolution", type=int, default=20, help="grid in metres (SAFE: read at; .npz: given)")
+    parser.add_argument("--level", choices=LEVELS, default=LEVELS[0], help="level of an .npz input")
+    parser.add_argument("--resolution", type=int, choices=RESOLUTIONS, default=20,
+                        help="grid in metres (SAFE: read at; .npz: given)")
     parser.add_argument("--model", default="auto",
-                        help="s2mask model (auto, cnn1d, cnn2d, cnn3d, physics, or a weights name)")
+                        help=f"s2mask model ({', '.join(model_choices())}, or the name of shipped weights)")
     parser.add_argument("--no-peers", action="store_true", help="do not run s2cloudless / ukis-csmask")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
     parser.add_argument("--json", type=Path, help="write every result as JSON to this file")
@@ -68,8 +71,8 @@ def _from_product(path: Path, resolution: int) -> tuple[dict[str, np.ndarray], d
 
 def main(args: argparse.Namespace) -> int:
     from ..api import classify
-    from ..train.evaluation import compare, confusion_table, match_grid, read_reference, results_table
-    from ..train.peers import run_peers
+    from ..evaluation.compare import compare, confusion_table, match_grid, read_reference, results_table
+    from ..evaluation.peers import run_peers
 
     reference = read_reference(args.reference, args.mapping, args.reference_key)
     predictions: dict[str, np.ndarray] = {}

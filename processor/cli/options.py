@@ -7,12 +7,43 @@ names, choices and ranges checked by the parameters themselves so the CLI, the A
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from ..params import ProcessingParameters, default_of, parameter_fields, parse_value
+from ..params import ProcessingParameters, default_of, parameter_fields
 
 
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def shown_default(item: Any) -> str:
+    """A field's default as the command line writes it: ``on``/``off``, comma-separated names, the value."""
+    default = default_of(item)
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    return ",".join(default) if isinstance(default, tuple) else str(default)
+
+
+def allowed_values(item: Any) -> str:
+    """A field's allowed values for a reader: its choices (any of them, for a list) or its range."""
+    spec = item.metadata
+    if spec["choices"] is not None:
+        names = ", ".join(f"`{choice}`" for choice in spec["choices"])
+        return f"any of {names}" if spec["many"] else names
+    if spec["minimum"] is not None:
+        return f"{spec['minimum']}..{spec['maximum']}"
+    return ""
+
+
+def options_table() -> str:
+    """The README's table of processing options (Markdown), generated here so that it cannot go stale."""
+    rows = ["| option | default | values | meaning |", "|---|---|---|---|"]
+    for item in parameter_fields():
+        option = f"`{flag(item.name)}`"
+        if isinstance(default_of(item), bool):
+            option += f", `--no-{flag(item.name)[2:]}`"
+        rows.append(f"| {option} | {shown_default(item)} | {allowed_values(item)} | {item.metadata['help']} |")
+    return "\n".join(rows) + "\n"
 
 
 def add_parameter_options(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +66,5 @@ def add_parameter_options(parser: argparse.ArgumentParser) -> None:
 
 def parameters_from_args(args: argparse.Namespace) -> ProcessingParameters:
     """The parameters given on the command line (others keep their defaults), validated."""
-    given = {item.name: parse_value(item, getattr(args, item.name)) for item in parameter_fields()
-             if getattr(args, item.name, None) is not None}
-    return ProcessingParameters(**given)
+    return ProcessingParameters.from_mapping({item.name: getattr(args, item.name) for item in parameter_fields()
+                                              if getattr(args, item.name, None) is not None})

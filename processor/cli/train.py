@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..bands import ALL_BANDS, L2A_BANDS, REDUCED_BANDS, sort_bands
+from ..bands import ALL_BANDS, L2A_BANDS, LEVELS, REDUCED_BANDS, sort_bands
 from ..errors import ParameterError
 
 NAME = "train"
@@ -16,15 +16,17 @@ HELP = ("Train a mask CNN (CNN1D, CNN2D, CNN3D) on labels of the physics classif
         "strategy; validated on held-out scenes.")
 
 BAND_SETS = {"all": None, "reduced": REDUCED_BANDS}
-LEVELS = {"L1C": ("L1C",), "L2A": ("L2A",), "both": ("L1C", "L2A")}
+#: Training scenes by --level: one level, or both.
+LEVEL_SETS = {**{level: (level,) for level in LEVELS}, "both": LEVELS}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..models.masker import SHADOW_MODES
     from ..models.networks import FAMILIES
     from ..train.selection import STRATEGIES
 
     parser.add_argument("--model", choices=tuple(FAMILIES), default="cnn2d", help="network family (default cnn2d)")
-    parser.add_argument("--level", choices=tuple(LEVELS), default="L1C",
+    parser.add_argument("--level", choices=tuple(LEVEL_SETS), default="L1C",
                         help="processing level of the training scenes; 'both' adds an is_l2a input (default L1C)")
     parser.add_argument("--bands", default="all",
                         help="'all' (13 bands for L1C, 12 for L2A), 'reduced' (B2 B3 B4 B8 B11 B12) or a comma list")
@@ -62,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-teacher", action="store_true", help="do not run the Hollstein teacher")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
-    parser.add_argument("--shadows", choices=("network", "network+geometry"), default="network+geometry",
+    parser.add_argument("--shadows", choices=SHADOW_MODES, default="network+geometry",
                         help="how the masker finds shadows: the network's own, or also the geometric projection")
     parser.add_argument("--name", help="weights name (default: <model>-<level>-<bands>)")
     parser.add_argument("--output", "-o", type=Path, default=Path("."),
@@ -98,7 +100,7 @@ def main(args: argparse.Namespace) -> int:
                              "spectral variety non-negative")
     set_threads(args.threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
-    levels = LEVELS[args.level]
+    levels = LEVEL_SETS[args.level]
     bands = band_set(args.bands, levels)
     aux = ("cos_sun_zenith", "cos_incidence", "elevation", "has_elevation") + (("is_l2a",) if len(levels) > 1 else ())
     name = args.name or f"{args.model}-{args.level.lower()}-{args.bands if args.bands in BAND_SETS else len(bands)}"

@@ -6,6 +6,15 @@ raw big-endian BSQ beside an ENVI header ``<band>.hdr`` (``byte order = 1``). Th
 ``s2mask_class`` carries an ``Index_Coding``, a palette (``Band_Statistics``) and one band-maths mask
 per class; optional probability bands ``prob_<class>`` hold 0..100 %.
 
+SNAP's DIMAP reader takes sizes, types and codings from the ``.dim`` alone and reads the ``.img`` raw
+(``DimapProductReader``: the ``.hdr`` href only names the file). The headers serve everyone who opens
+a ``.img`` directly (QGIS, GDAL, SNAP's own ENVI reader): they carry what SNAP's writer puts there
+(``EnviHeader.createPhysicalFile``) plus ``data ignore value`` and, for the class band, an ENVI
+classification (``classes``, ``class lookup``, ``class names``), which GDAL reads as nodata, colour
+table and category names and SNAP's ENVI reader as no-data value and an index coding with a palette.
+Each ``.img`` also gets its statistics as a GDAL PAM sidecar (``.img.aux.xml``), so opening it in QGIS
+writes nothing new.
+
 Band files are written with ``pwrite`` rather than a memory map: on a full disk a memory-mapped store
 kills the process with SIGBUS, while ``pwrite`` raises ``OSError(ENOSPC)`` that becomes an OutputError.
 The space is reserved up front (``posix_fallocate``) so a full disk is usually reported before any work.
@@ -28,6 +37,8 @@ from osgeo import gdal, osr
 from ..classes import CLASS_TABLE
 from ..grid import Grid, Window
 from .atomic import FinishOnSuccess, output_errors
+from .bandstats import BandHistograms, pam_statistics
+from .coding import CLASS_CODING, ClassCoding
 from .geotiff import PROBABILITY_NODATA
 
 gdal.UseExceptions()
@@ -68,10 +79,11 @@ class _Band:
     unit: str
     nodata: int
     valid_mask: str | None = None
+    coding: ClassCoding | None = None
 
 
 def _bands(probability_classes: Sequence[int]) -> list[_Band]:
-    bands = [_Band(CLASS_BAND, "s2mask classes", "dl", 0)]
+    bands = [_Band(CLASS_BAND, "s2mask classes", "dl", CLASS_CODING.nodata, coding=CLASS_CODING)]
     for value in probability_classes:
         bands.append(_Band(probability_band(value), f"Probability of {CLASS_TABLE[value].description.lower()}",
                            "%", PROBABILITY_NODATA, f"{CLASS_BAND}.raw != 0"))
@@ -97,11 +109,25 @@ def _envi_georeference(grid: Grid) -> list[str]:
 
 
 def _envi_header(band: _Band, grid: Grid, georeference: Sequence[str]) -> str:
+    """SNAP's header lines in SNAP's order, then the no-data value and the classification."""
+    file_type = "ENVI Standard" if band.coding is None else "ENVI Classification"
     lines = ["ENVI", f"description = {{{band.description} - Unit: {band.unit}}}", f"samples = {grid.width}",
-             f"lines = {grid.height}", "bands = 1", "header offset = 0", "file type = ENVI Standard",
+             f"lines = {grid.height}", "bands = 1", "header offset = 0", f"file type = {file_type}",
              "data type = 1", "interleave = bsq", "byte order = 1", f"band names = {{ {band.name} }}",
-             *georeference]
+             *georeference, "data gain values = {1.0}", "data offset values = {0.0}",
+             f"data ignore value = {band.nodata}"]
+    if band.coding is not None:
+        lines += _envi_classification(band.coding)
     return "\n".join(lines) + "\n"
+
+
+def _envi_classification(coding: ClassCoding) -> list[str]:
+    """``classes``, ``class lookup`` and ``class names``: in ENVI, class ``i`` is value ``i``."""
+    if [info.value for info in coding.classes] != list(range(len(coding.classes))):
+        raise ValueError("an ENVI classification needs the class values 0, 1, 2, ... without gaps")
+    lookup = ", ".join(str(channel) for info in coding.classes for channel in info.rgba[:3])
+    names = ", ".join(info.name for info in coding.classes)
+    return [f"classes = {len(coding.classes)}", f"class lookup = {{{lookup}}}", f"class names = {{{names}}}"]
 
 
 def _reserve(fd: int, size: int) -> None:
@@ -169,6 +195,7 @@ class DimapWriter(FinishOnSuccess):
         self.probability_classes = tuple(probability_classes)
         self.metadata = dict(metadata or {})
         self.bands = _bands(self.probability_classes)
+        self.histograms = BandHistograms(len(self.bands))
         self._files: list[_BandFile] = []
         try:
             with output_errors(self.data_dir):
@@ -196,10 +223,17 @@ class DimapWriter(FinishOnSuccess):
         for band_file, layer in zip(self._files, layers):
             with output_errors(band_file.path):
                 band_file.write(window, layer)
+        self.histograms.add(layers)
 
     def close(self) -> None:
-        """Close the band files and write the ``.dim`` header."""
+        """Close the band files, write their statistics and the ``.dim`` header."""
         self._close_files()
+        for index, (band, band_file) in enumerate(zip(self.bands, self._files)):
+            statistics = self.histograms.statistics(index, band.nodata)
+            sidecar = band_file.path.with_name(band_file.path.name + ".aux.xml")
+            if statistics:
+                with output_errors(sidecar):
+                    sidecar.write_bytes(pam_statistics(statistics, band.name))
         document = etree.tostring(self.header(), xml_declaration=True, encoding="ISO-8859-1", pretty_print=True)
         with output_errors(self.path):
             self.path.write_bytes(document)

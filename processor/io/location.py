@@ -99,11 +99,3 @@ class SafeLocation:
             return f"/vsizip/{self.archive}/{self._member(relative)}"
         return str(self.root / relative)
 
-    def list_dir(self, relative: str) -> list[str]:
-        """Names (not paths) of the entries directly under a product folder."""
-        if self.archive:
-            base = self._member(relative).rstrip("/") + "/"
-            return sorted({n[len(base):].split("/")[0] for n in self._archive_names
-                           if n.startswith(base) and len(n) > len(base)})
-        folder = self.root / relative
-        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []

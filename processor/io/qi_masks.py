@@ -19,7 +19,6 @@ from ..errors import ProductFormatError
 from ..grid import Grid, Window
 from .xmlutil import parse_xml
 
-GML_NAMESPACES = ("http://www.opengis.net/gml/3.2", "http://www.opengis.net/gml")
 _DETECTOR = re.compile(r"-(\d{1,2})-\d+$")
 
 #: Values burnt for the cloud mask types of ``MSK_CLOUDS_B00.gml``, matching the bands of MSK_CLASSI.

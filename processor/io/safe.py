@@ -8,7 +8,6 @@ NaN where DN is 0 (no data), saturated, or outside the band's detector footprint
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -18,10 +17,11 @@ import numpy as np
 from osgeo import gdal
 from scipy import ndimage
 
+from ..angles import mean_angle
 from ..bands import NATIVE_RESOLUTION, RESOLUTIONS, sort_bands
 from ..errors import MissingBandError, ParameterError, ProductFormatError
 from ..grid import Grid, Window
-from ..masker import BLOCK_ANGLES
+from ..masking import BLOCK_ANGLES
 from ..resample import coarse_window_for, downsample_mean, upsample_margin, upsample_window
 from . import qi_masks
 from .location import SafeLocation
@@ -343,17 +343,6 @@ def nearest_on_grid(coarse: np.ndarray, factor: int, window: Window) -> np.ndarr
                   window.col // factor:(window.col + window.width - 1) // factor + 1].repeat(
         factor, axis=0).repeat(factor, axis=1)[window.row % factor:window.row % factor + window.height,
                                                  window.col % factor:window.col % factor + window.width]
-
-
-def mean_angle(degrees: Sequence[float] | np.ndarray, circular: bool = False) -> float:
-    """Mean of angles in degrees (NaN for none); azimuths are averaged as unit vectors (0/360 safe)."""
-    values = np.asarray(degrees, dtype=np.float64)
-    if values.size == 0:
-        return float("nan")
-    if not circular:
-        return float(values.mean())
-    radians = np.deg2rad(values)
-    return float(np.rad2deg(np.arctan2(np.sin(radians).mean(), np.cos(radians).mean())) % 360)
 
 
 def _fill_nan_nearest(values: np.ndarray) -> np.ndarray:

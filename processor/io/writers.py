@@ -2,12 +2,14 @@
 
 For a product ``NAME`` (shared/design.md, "Outputs")::
 
-    NAME_s2mask.tif            COG, uint8 classes, colour table, class names, nodata 0
+    NAME_s2mask.tif            COG, uint8 classes, colour table, class names, nodata 0 (+ .tif.aux.xml)
     NAME_s2mask_prob.tif       optional, per-class probabilities, uint8 0..100 (255 = no data)
-    NAME_s2mask_scl.tif        optional, the classes as Sen2Cor SCL codes
+    NAME_s2mask_scl.tif        optional, the classes as Sen2Cor SCL codes (+ .tif.aux.xml)
+    NAME_s2mask*.qml           the QGIS style of each of these GeoTIFFs
     NAME_s2mask.dim + .data/   optional, BEAM-DIMAP for SNAP
     NAME_s2mask_quicklook.png  true colour beside the classes, with a legend
-    NAME_s2mask_report.json    class fractions, cloud cover, model, parameters, timings, versions
+    NAME_s2mask_stac.json      STAC item of the outputs (with any GeoTIFF)
+    NAME_s2mask_report.json    class shares, cloud cover, model, parameters, timings, versions
 
 Use::
 
@@ -41,9 +43,11 @@ from .. import __version__
 from ..classes import CLASS_TABLE, MaskClass, to_scl
 from ..errors import OutputError
 from ..grid import Grid, Window
+from . import stac
 from .atomic import OutputStage, check_output_folder, output_errors
 from .dimap import DimapWriter, probability_band
 from .geotiff import PROBABILITY_NODATA, CogWriter, class_cog, probability_cog, scl_cog
+from .qml import write_style
 from .quicklook import QuicklookAccumulator, write_quicklook
 from .report import ClassCounter, build_report, write_report
 
@@ -72,23 +76,29 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class OutputOptions:
-    """Which outputs to write. ``probability_classes``: class values with a probability band (empty: none)."""
+    """Which outputs to write: ``cog`` the classes (output kind ``cog`` of the parameters, ``classes`` among
+    the paths), which the probability COG needs too; ``probability_classes``: class values with a
+    probability band (empty: none)."""
 
-    geotiff: bool = True
+    cog: bool = True
     dimap: bool = False
     probability_classes: tuple[int, ...] = ()
     scl: bool = False
     quicklook: bool = True
     quicklook_size: int = 1000
     report: bool = True
+    #: A QGIS style beside each GeoTIFF, and a STAC item of the outputs when there is a GeoTIFF.
+    styles: bool = True
+    stac: bool = True
 
 
 def output_names(product_id: str) -> dict[str, str]:
     """The file name of every output kind of product ``product_id``."""
     base = f"{product_id}_s2mask"
     return {"classes": f"{base}.tif", "probabilities": f"{base}_prob.tif", "scl": f"{base}_scl.tif",
+            "classes_style": f"{base}.qml", "probabilities_style": f"{base}_prob.qml", "scl_style": f"{base}_scl.qml",
             "dimap_data": f"{base}.data", "dimap": f"{base}.dim", "quicklook": f"{base}_quicklook.png",
-            "report": f"{base}_report.json"}
+            "stac": f"{base}_stac.json", "report": f"{base}_report.json"}
 
 
 def run_metadata(info: RunInfo) -> dict[str, str]:
@@ -140,16 +150,12 @@ class RunOutputs:
     def _open_writers(self) -> None:
         options, metadata = self.options, tiff_metadata(self.info)
         probability_classes = tuple(options.probability_classes)
-        if options.geotiff:
-            self._cogs["classes"] = class_cog(self._stage.path(self.names["classes"]),
-                                              self._stage.scratch_path("classes.tif"), self.grid, metadata)
+        if options.cog:
+            self._add_cog("classes", class_cog, metadata)
             if probability_classes:
-                self._cogs["probabilities"] = probability_cog(
-                    self._stage.path(self.names["probabilities"]), self._stage.scratch_path("prob.tif"),
-                    self.grid, probability_classes, metadata)
+                self._add_cog("probabilities", probability_cog, probability_classes, metadata)
         if options.scl:
-            self._cogs["scl"] = scl_cog(self._stage.path(self.names["scl"]), self._stage.scratch_path("scl.tif"),
-                                        self.grid, metadata)
+            self._add_cog("scl", scl_cog, metadata)
         if options.dimap:
             self._stage.path(self.names["dimap_data"])
             self._dimap = DimapWriter(
@@ -157,6 +163,16 @@ class RunOutputs:
                 description=f"s2mask cloud mask of {self.info.product_id}", start=self.info.sensing_start,
                 stop=self.info.sensing_stop, probability_classes=probability_classes,
                 metadata=run_metadata(self.info))
+
+    def _add_cog(self, kind: str, make: Callable[..., CogWriter], *arguments: Any) -> None:
+        """Open the COG of ``kind`` with ``make`` and write its QGIS style beside it; the style is staged
+        first, so it is committed before the ``.tif`` and whoever sees the new ``.tif`` sees its style."""
+        style = self._stage.path(self.names[f"{kind}_style"]) if self.options.styles else None
+        writer = make(self._stage.path(self.names[kind]), self._stage.scratch_path(f"{kind}.tif"), self.grid,
+                      *arguments)
+        self._cogs[kind] = writer
+        if style is not None:
+            write_style(style, writer.style)
 
     def write(self, window: Window, classes: np.ndarray, *, probabilities: np.ndarray | None = None,
               ndvi: np.ndarray | None = None, rgb: np.ndarray | None = None) -> None:
@@ -190,7 +206,8 @@ class RunOutputs:
         if self.counter.total != expected:
             raise OutputError(f"the run wrote {self.counter.total} of {expected} pixels; outputs would have gaps",
                               self.folder)
-        kinds = list(self._cogs)
+        suffixes = ("", "_style") if self.options.styles else ("",)
+        kinds = [kind + suffix for kind in self._cogs for suffix in suffixes]  # each GeoTIFF, then its style
         completions: list[Callable[[], None]] = [writer.convert for writer in self._cogs.values()]
         if self._dimap is not None:
             completions.append(self._dimap.close)
@@ -211,6 +228,8 @@ class RunOutputs:
         finally:
             for writer in self._cogs.values():
                 writer.release()
+        if self.options.stac and self._cogs:
+            kinds.append("stac")
         report: dict[str, Any] = {}
         if self.options.report:
             kinds.append("report")
@@ -218,12 +237,46 @@ class RunOutputs:
                 product_id=self.info.product_id, level=self.info.level, counter=self.counter,
                 model_id=self.info.model_id, parameters=self.info.parameters,
                 timings={**(timings or {}), "close": time.perf_counter() - closing},
-                outputs={kind: self.names[kind] for kind in kinds}, grid=_describe(self.grid))
+                outputs={kind: self.names[kind] for kind in kinds}, grid=self.grid)
             report.update(details or {})
             write_report(self._stage.path(self.names["report"]), report)
+        if "stac" in kinds:
+            stac.write_item(self._stage.path(self.names["stac"]), self._stac_item(kinds))
         self._finished = True
         self.paths = {kind: self._stage.final_path(self.names[kind]) for kind in kinds}
         return report
+
+    def _stac_item(self, kinds: list[str]) -> dict[str, Any]:
+        """The STAC item of the finished outputs in ``kinds`` (not the styles: they travel with their file)."""
+        assets: dict[str, dict[str, Any]] = {}
+        resolution = self.grid.resolution
+        titles = {"classes": "Cloud mask classes", "scl": "Cloud mask as Sen2Cor scene classification codes"}
+        for kind, title in titles.items():
+            if kind in self._cogs:
+                writer = self._cogs[kind]
+                assets[kind] = stac.asset(
+                    self.names[kind], stac.COG, title, ["data", "cloud", "cloud-shadow"],
+                    **{"classification:classes": stac.classes(writer.coding, writer.histograms.counts[0]),
+                       "raster:bands": [stac.raster_band(nodata=writer.nodata, resolution=resolution)]})
+        if "probabilities" in self._cogs:
+            writer = self._cogs["probabilities"]
+            bands = [stac.raster_band(nodata=writer.nodata, resolution=resolution, unit=writer.unit,
+                                      statistics=writer.histograms.statistics(index, writer.nodata),
+                                      description=f"Probability of {CLASS_TABLE[value].name} (per cent)")
+                     for index, value in enumerate(self.options.probability_classes)]
+            assets["probabilities"] = stac.asset(self.names["probabilities"], stac.COG, "Class probabilities",
+                                                 ["data", "cloud"], **{"raster:bands": bands})
+        others = {"dimap": (stac.XML, "BEAM-DIMAP product for SNAP", ["data"]),
+                  "quicklook": (stac.PNG, "Quicklook: true colour beside the classes", ["overview"]),
+                  "report": (stac.JSON, "Run report", ["metadata"])}
+        for kind, (media_type, title, roles) in others.items():
+            if kind in kinds:
+                assets[kind] = stac.asset(self.names[kind], media_type, title, roles)
+        properties: dict[str, Any] = {"s2mask:model": self.info.model_id}
+        if self.counter.cloud_cover_percent is not None:
+            properties["eo:cloud_cover"] = self.counter.cloud_cover_percent
+        return stac.build_item(f"{self.info.product_id}_s2mask", self.grid, sensing_time=self.info.sensing_start,
+                               assets=assets, properties=properties)
 
     def _abort(self) -> None:
         self.paths = {}
@@ -242,8 +295,3 @@ class RunOutputs:
         if kind is not None:
             self._abort()
         self._stage.__exit__(kind, error, trace)
-
-
-def _describe(grid: Grid) -> dict[str, Any]:
-    return {"epsg": grid.epsg, "resolution": grid.resolution, "width": grid.width, "height": grid.height,
-            "x0": grid.x0, "y0": grid.y0}

@@ -1,9 +1,10 @@
 """Mask CNNs trained on physics-supervised labels: the networks, their features, the shipped weights.
 
-:func:`load_masker` turns a model name into a :class:`~s2mask.masker.Masker` for a product's level and
-bands: ``"auto"``/``"cnn"`` the default family (CNN2D), ``"cnn1d"``/``"cnn2d"``/``"cnn3d"`` a family,
-or the name of one registry entry. Within a family the entry for the level with the most bands that
-the input has wins: the full L1C or L2A model, else that level's reduced-band model (B2 B3 B4 B8 B11 B12).
+:func:`load_masker` turns a model name into a :class:`CNNMasker` for a product's level and bands:
+``"cnn"`` the default family (CNN2D), a family name (``"cnn2d"``) or the name of one registry entry.
+Within a family the entry for the level with the most bands that the input has wins: the full L1C or
+L2A model, else that level's reduced-band model. Falling back to the physics classifier ("auto") is
+the business of :func:`s2mask.choice.select_masker`, above this package.
 """
 
 from __future__ import annotations
@@ -19,28 +20,22 @@ import torch
 from .. import weights
 from ..errors import MissingBandError, ModelError
 from ..inference import select_device, select_dtype, set_threads
-from ..masker import Masker
+from ..masking import require_bands
 from .features import FeatureSpec
 from .masker import CNNMasker
 from .networks import FAMILIES, OUTPUT_CLASSES, build_network
 
 DEFAULT_FAMILY = "cnn2d"
-#: Values of ProcessingParameters.model that this package answers.
-MODEL_NAMES: tuple[str, ...] = ("auto", "cnn", *FAMILIES)
 
-__all__ = ["DEFAULT_FAMILY", "MODEL_NAMES", "CNNMasker", "choose_entry", "load_masker", "load_network",
-           "masker_from_file", "network_from_entry", "read_entry_file"]
-
-
-def _family_of(item: Mapping[str, Any]) -> str:
-    return next(name for name, architecture in FAMILIES.items() if architecture == item["architecture"])
+__all__ = ["DEFAULT_FAMILY", "CNNMasker", "choose_entry", "load_masker", "load_network", "masker_from_file",
+           "network_from_entry", "read_entry_file", "resolve_entry"]
 
 
 def choose_entry(family: str, level: str, available_bands: tuple[str, ...]) -> dict[str, Any]:
     """The registry entry of ``family`` for ``level`` with the most bands among those available."""
     level = level.upper()
     candidates = [item for item in weights.entries("mask")
-                  if _family_of(item) == family and level in item["levels"]]
+                  if weights.family(item) == family and level in item["levels"]]
     if not candidates:
         shipped = ", ".join(item["name"] for item in weights.entries("mask")) or "none"
         raise ModelError(f"no shipped {family} model for {level} (shipped masks: {shipped})")
@@ -61,11 +56,7 @@ def network_from_entry(item: Mapping[str, Any], path: Path, device: torch.device
     if tuple(item["classes"]) != OUTPUT_CLASSES:
         raise ModelError(f"weights {name!r} predict classes {item['classes']}, expected {list(OUTPUT_CLASSES)}")
     network = build_network(item["architecture"], len(spec.bands), len(spec.aux), **item["architecture_kwargs"])
-    try:
-        network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    except (RuntimeError, OSError, ValueError) as err:
-        raise ModelError(f"cannot load weights {name!r}: {str(err).splitlines()[0]}", path) from err
-    network = network.eval().to(device=device, dtype=dtype)
+    network = weights.load_into(network, path, name).eval().to(device=device, dtype=dtype)
     # Channels-last suits the 2-D convolutions (the inference feeds tiles in that layout); torch has no
     # such layout for the 5-D weights of CNN3D.
     return network if any(p.dim() == 5 for p in network.parameters()) else network.to(memory_format=torch.channels_last)
@@ -107,35 +98,28 @@ def load_network(name: str, device: str = "auto", precision: str = "float32") ->
     return _cached_network(name, torch_device, select_dtype(precision, torch_device))
 
 
-def load_masker(model: str, level: str, available_bands: tuple[str, ...], device: str = "auto",
-                threads: int = 0, shadows: str | None = None, precision: str = "auto") -> Masker:
-    """The masker for ``model`` on input of ``level`` with ``available_bands``.
+def resolve_entry(model: str, level: str, available_bands: tuple[str, ...]) -> dict[str, Any]:
+    """The registry entry ``model`` ("cnn", a family or an entry name) means for ``level`` and these bands;
+    :class:`MissingBandError` or :class:`ModelError` when none fits."""
+    if model == "cnn":
+        return choose_entry(DEFAULT_FAMILY, level, available_bands)
+    if model in FAMILIES:
+        return choose_entry(model, level, available_bands)
+    item = weights.entry(model)
+    if level.upper() not in item["levels"]:
+        raise ModelError(f"model {model} is trained for {', '.join(item['levels'])}, not {level}")
+    require_bands(tuple(item["bands"]), available_bands, f"model {model}")
+    return item
 
-    ``"auto"`` falls back to the physics classifier when no shipped CNN fits the level and bands; every
-    other name raises :class:`MissingBandError` (or :class:`ModelError`) then. ``shadows`` overrides
-    the entry's shadow mode ("network" or "network+geometry"); ``precision`` is the networks' arithmetic
-    (:func:`~s2mask.inference.select_dtype`).
-    """
+
+def load_masker(model: str, *, level: str, bands: tuple[str, ...], device: str = "auto", threads: int = 0,
+                precision: str = "auto", shadows: str | None = None) -> CNNMasker:
+    """The masker of :func:`resolve_entry` on ``device`` in ``precision`` (the networks' arithmetic,
+    :func:`~s2mask.inference.select_dtype`); ``shadows`` overrides the entry's shadow mode ("network"
+    or "network+geometry"); ``threads`` are the CPU threads of the networks and the shadow step."""
     torch_device = select_device(device)
     dtype = select_dtype(precision, torch_device)
     if torch_device.type == "cpu":
         set_threads(threads)
-    try:
-        if model in ("auto", "cnn"):
-            item = choose_entry(DEFAULT_FAMILY, level, available_bands)
-        elif model in FAMILIES:
-            item = choose_entry(model, level, available_bands)
-        else:
-            item = weights.entry(model)
-            if level.upper() not in item["levels"]:
-                raise ModelError(f"model {model} is trained for {', '.join(item['levels'])}, not {level}")
-            missing = [band for band in item["bands"] if band not in available_bands]
-            if missing:
-                raise MissingBandError(f"model {model} needs band(s) {', '.join(missing)}, which the input lacks")
-    except (MissingBandError, ModelError):
-        if model != "auto":
-            raise
-        from ..masker import PhysicsMasker
-
-        return PhysicsMasker(level, available_bands)
-    return CNNMasker(item, _cached_network(item["name"], torch_device, dtype), torch_device, shadows)
+    item = resolve_entry(model, level, bands)
+    return CNNMasker(item, _cached_network(item["name"], torch_device, dtype), torch_device, shadows, threads=threads)

@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MissingBandError, ModelError
+from ..errors import ModelError
+from ..masking import require_bands
 
 AUX_FEATURES: tuple[str, ...] = ("cos_sun_zenith", "cos_incidence", "elevation", "has_elevation", "is_l2a")
 #: Sun zenith (degrees) assumed when the caller knows none (mid-latitude morning overpass).
@@ -109,9 +110,7 @@ def feature_stack(bands: Mapping[str, np.ndarray], spec: FeatureSpec, *, level: 
     ``valid`` (H, W) may be passed when the caller already knows it; otherwise it is every pixel where
     all bands are finite.
     """
-    missing = [band for band in spec.bands if band not in bands]
-    if missing:
-        raise MissingBandError(f"the network needs band(s) {', '.join(missing)}, which the input lacks")
+    require_bands(spec.bands, bands, "the network")
     shape = np.shape(bands[spec.bands[0]])
     stack = np.empty((spec.in_channels, *shape), dtype=np.float32)
     layers = [bands[band] for band in spec.bands] + aux_layers(

@@ -1,4 +1,4 @@
-"""A shipped mask network as a :class:`~s2mask.masker.Masker`: features, tiled inference, shadows.
+"""A shipped mask network as a :class:`~s2mask.masking.Masker`: features, tiled inference, shadows.
 
 A CNN sees a few hundred metres around each pixel; the shadow of a cloud 1-3 km high falls 1-4 km
 away. Entries of the registry whose ``shadows`` is ``"network+geometry"`` therefore keep a dark-pixel
@@ -17,7 +17,9 @@ import torch
 
 from ..classes import N_CLASSES, MaskClass
 from ..inference import predict
-from ..masker import BlockInput, BlockPrediction, TileGeometry
+from ..masking import BlockInput, BlockPrediction, TileGeometry
+from ..physics import thresholds_for
+from ..physics.masker import geometric_shadows
 from .features import FeatureSpec, feature_stack
 
 SHADOW_MODES = ("network", "network+geometry")
@@ -25,8 +27,6 @@ SHADOW_MODES = ("network", "network+geometry")
 
 def potential_shadow(bands: Mapping[str, np.ndarray], level: str) -> np.ndarray:
     """The physics classifier's dark-pixel membership (float16 0..1): NIR + SWIR1, or NIR alone."""
-    from ..physics import thresholds_for
-
     thresholds = thresholds_for(level)
     nir = bands["B8A"] if "B8A" in bands else bands["B8"]
     if "B11" in bands:
@@ -37,14 +37,15 @@ def potential_shadow(bands: Mapping[str, np.ndarray], level: str) -> np.ndarray:
 
 
 class CNNMasker:
-    """One network of the weights registry, ready to predict blocks."""
+    """One network of the weights registry, ready to predict blocks; ``threads`` (0: every core) for the
+    geometric shadow step."""
 
     def __init__(self, item: Mapping[str, Any], network: torch.nn.Module, device: torch.device,
-                 shadows: str | None = None):
+                 shadows: str | None = None, *, threads: int = 0):
         self.model_id: str = item["name"]
         self.spec = FeatureSpec.from_registry(item)
         self.bands: tuple[str, ...] = self.spec.bands
-        self.network, self.device = network, device
+        self.network, self.device, self.threads = network, device, threads
         self.halo: int = int(network.radius) + self.spec.halo
         self.shadows = shadows or item.get("shadows", "network")
         if self.shadows not in SHADOW_MODES:
@@ -78,8 +79,4 @@ class CNNMasker:
     def finish(self, classes: np.ndarray, layers: Mapping[str, np.ndarray], geometry: TileGeometry) -> np.ndarray:
         if not self.tile_layers:
             return classes
-        from ..physics import shadow_pass
-
-        return shadow_pass(classes, layers["potential_shadow"], sun_zenith=geometry.sun_zenith,
-                           sun_azimuth=geometry.sun_azimuth, view_zenith=geometry.view_zenith,
-                           view_azimuth=geometry.view_azimuth, resolution=geometry.resolution)
+        return geometric_shadows(classes, layers["potential_shadow"], geometry, self.threads)

@@ -180,12 +180,14 @@ def _sample_pixels(objects: ObjectPixels) -> tuple[np.ndarray, np.ndarray, np.nd
 
 
 def match_heights(hidden: np.ndarray, evidence: np.ndarray, levels: int, objects: ObjectPixels, drow: np.ndarray,
-                  dcol: np.ndarray, candidates: np.ndarray, min_similarity: float = MIN_SIMILARITY) -> np.ndarray:
+                  dcol: np.ndarray, candidates: np.ndarray, min_similarity: float = MIN_SIMILARITY,
+                  threads: int = 0) -> np.ndarray:
     """The best of the ``candidates`` heights (n, objects + 1; NaN = skip) for each of the ``objects``.
 
     ``hidden`` marks pixels where a shadow cannot be seen (clouds), ``evidence`` (integers 0..``levels``)
     how much a pixel looks like a shadow; ``drow``/``dcol`` are per-object shifts in pixels per metre of
     height. Returns heights per object (index 0 unused), NaN where no candidate reaches ``min_similarity``.
+    ``threads`` share the candidates (0: :func:`_threads`); the result does not depend on their number.
 
     Every pixel of an object moves by the same whole number of pixels, so a projection is a gather at a
     per-object offset from a padded image of codes (evidence level, or ``levels + 1`` for hidden and
@@ -224,7 +226,7 @@ def match_heights(hidden: np.ndarray, evidence: np.ndarray, levels: int, objects
 
     # The heights are split among threads (numpy's gathers and counts release the GIL); a later part
     # replaces an earlier one only where it is strictly better, so the first best height still wins.
-    parts = [slice(part[0], part[-1] + 1) for part in np.array_split(np.arange(len(candidates)), _threads())
+    parts = [slice(part[0], part[-1] + 1) for part in np.array_split(np.arange(len(candidates)), threads or _threads())
              if part.size]
     best = np.full(count + 1, np.nan)
     best_similarity = np.full(count + 1, min_similarity)
@@ -247,7 +249,8 @@ def _whole_pixel_shifts(heights: np.ndarray, drow: np.ndarray,
 
 
 def _threads() -> int:
-    """The cores this process may use, at most ``OMP_NUM_THREADS`` (which ``s2mask batch`` sets per worker)."""
+    """The cores this process may use, at most ``OMP_NUM_THREADS`` (which ``s2mask batch`` sets per worker):
+    the threads of a shadow pass not told how many it may use."""
     available = available_cores()
     limit = os.environ.get("OMP_NUM_THREADS", "")
     return min(available, int(limit)) if limit.isdigit() and int(limit) > 0 else available
@@ -255,12 +258,13 @@ def _threads() -> int:
 
 def shadow_pass(classes: np.ndarray, potential_shadow: np.ndarray, *, sun_zenith: np.ndarray | float,
                 sun_azimuth: np.ndarray | float, view_zenith: np.ndarray | float = 0.0,
-                view_azimuth: np.ndarray | float = 0.0, resolution: float) -> np.ndarray:
+                view_azimuth: np.ndarray | float = 0.0, resolution: float, threads: int = 0) -> np.ndarray:
     """The classes with CLOUD_SHADOW set where a matched cloud projection falls on dark pixels.
 
     ``classes`` uint8 (H, W) from the spectral pass, ``potential_shadow`` (H, W) bool or float 0..1
     (dark-pixel membership), angles in degrees as scalars or (H, W) arrays, ``resolution`` the pixel
-    size in metres. Works on the whole image (a shadow can fall far from its cloud).
+    size in metres. Works on the whole image (a shadow can fall far from its cloud). ``threads`` (0: every
+    core, at most ``OMP_NUM_THREADS``) match the cloud heights; the result does not depend on them.
     """
     classes = np.asarray(classes, dtype=np.uint8)
     potential = np.asarray(potential_shadow)
@@ -283,7 +287,7 @@ def shadow_pass(classes: np.ndarray, potential_shadow: np.ndarray, *, sun_zenith
     evidence *= np.uint8(2)
     evidence[classes == MaskClass.WATER] = round(2 * WATER_MATCH)
     angles = (sun_zenith, sun_azimuth, view_zenith, view_azimuth)
-    objects, heights, drow, dcol = _match_objects(opaque, cloud, evidence, angles, resolution)
+    objects, heights, drow, dcol = _match_objects(opaque, cloud, evidence, angles, resolution, threads)
     shadow = _footprint(objects, heights, drow, dcol)
     np.greater(shadow, cloud, out=shadow)  # and not cloud
     shadow &= np.greater_equal(potential, np.float32(SHADOW_DARKNESS))
@@ -293,7 +297,7 @@ def shadow_pass(classes: np.ndarray, potential_shadow: np.ndarray, *, sun_zenith
 
 
 def _match_objects(opaque: np.ndarray, cloud: np.ndarray, evidence: np.ndarray, angles: tuple,
-                   resolution: float) -> tuple[ObjectPixels, np.ndarray, np.ndarray, np.ndarray]:
+                   resolution: float, threads: int) -> tuple[ObjectPixels, np.ndarray, np.ndarray, np.ndarray]:
     """The matched cloud objects (``cloud``, of which ``opaque`` is CLOUD) on the full grid, their heights
     (NaN: no match) and shifts per metre (full-grid pixels).
 
@@ -309,7 +313,7 @@ def _match_objects(opaque: np.ndarray, cloud: np.ndarray, evidence: np.ndarray, 
     boxes = object_boxes(labels)
     coarse = match_heights(cloud_coarse, _block_reduce(evidence, factor, "sum"), 2 * factor**2,
                            ObjectPixels(labels, boxes, labels.shape), drow, dcol,
-                           np.broadcast_to(heights[:, None], (heights.size, count + 1)))
+                           np.broadcast_to(heights[:, None], (heights.size, count + 1)), threads=threads)
     step = (heights[1] - heights[0]) / factor if heights.size > 1 else 0.0
     candidates = coarse[None, :] + np.arange(-factor, factor + 1)[:, None] * step
     # On the full grid an object is the cloud in its coarse cells; objects without a match need no
@@ -320,7 +324,7 @@ def _match_objects(opaque: np.ndarray, cloud: np.ndarray, evidence: np.ndarray, 
                   for label, box in enumerate(boxes, start=1)]
     objects = ObjectPixels(labels, full_boxes, cloud.shape, factor, within=cloud)
     drow, dcol = drow * factor, dcol * factor
-    return objects, match_heights(cloud, evidence, 2, objects, drow, dcol, candidates, 0.0), drow, dcol
+    return objects, match_heights(cloud, evidence, 2, objects, drow, dcol, candidates, 0.0, threads), drow, dcol
 
 
 def _footprint(objects: ObjectPixels, heights: np.ndarray, drow: np.ndarray, dcol: np.ndarray) -> np.ndarray:

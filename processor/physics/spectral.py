@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..bands import LEVELS
 from ..classes import N_CLASSES, MaskClass
 from ..errors import ParameterError
 from .features import NIR_BANDS, VISIBLE_BANDS, Spectra, require_any
 from .rules import evaluate
-from .thresholds import LEVELS, THRESHOLDS, Thresholds
+from .thresholds import THRESHOLDS, Thresholds
 
 #: Pixels of context the spectral pass needs around a block: none, every test is per pixel.
 SPECTRAL_HALO = 0

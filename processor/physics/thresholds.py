@@ -28,8 +28,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-LEVELS: tuple[str, ...] = ("L1C", "L2A")
-
 
 @dataclass(frozen=True)
 class Ramp:

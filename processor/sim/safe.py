@@ -21,7 +21,7 @@ import numpy as np
 from lxml import etree
 from osgeo import gdal, ogr, osr
 
-from ..bands import ALL_BANDS, L2A_BANDS, NATIVE_RESOLUTION, file_band_id
+from ..bands import ALL_BANDS, L2A_BANDS, LEVELS, NATIVE_RESOLUTION, file_band_id
 from ..classes import MaskClass, to_scl
 from ..resample import downsample_mean
 from .metadata import ProductDescription, manifest, product_mtd, tile_mtd
@@ -224,7 +224,7 @@ def write_product(scene: Scene, folder: str | Path, *, level: str = "L1C", basel
 
     ``baseline`` decides the radiometric offset and the mask formats (GML before 04.00, JPEG 2000 from).
     """
-    if level not in ("L1C", "L2A"):
+    if level not in LEVELS:
         raise ValueError(f"level must be L1C or L2A, got {level!r}")
     sensing = sensing_time or datetime(2024, 3, 5, 10, 48, 19, 24000, tzinfo=UTC)
     generation = sensing + timedelta(hours=2, minutes=5, seconds=28)

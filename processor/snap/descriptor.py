@@ -2,8 +2,9 @@
 
 Every :class:`~s2mask.params.ProcessingParameters` field becomes a GPF parameter under its camelCase
 name (``block_size`` -> ``blockSize``, SNAP's convention) with the field's type, default, allowed values
-(``valueSet``, comma-separated), range (``interval``), label and help text, except the fields in
-:data:`EXCLUDED`, which mean nothing inside SNAP. :data:`SNAP_ONLY` adds what SNAP needs in their place.
+(``valueSet``, comma-separated), range (``interval``), label and help text, except the fields whose
+metadata says why SNAP has no use for them (``not_in_snap``). :data:`SNAP_ONLY` adds what SNAP needs in
+their place.
 Element names follow ``DefaultOperatorDescriptor`` (shared/snap.md section 2.2).
 """
 
@@ -18,7 +19,7 @@ from lxml import etree
 
 from .. import __version__
 from ..io.atomic import output_errors
-from ..params import ProcessingParameters, default_of, parameter_fields, parse_value
+from ..params import ProcessingParameters, default_of, parameter_fields
 
 ALIAS = "S2Mask"
 OPERATOR_NAME = "eu.s2mask.snap.S2MaskOp"
@@ -28,13 +29,6 @@ SOURCE_NAME = "source"
 DESCRIPTION = ("Cloud, cloud-shadow, snow and water mask for Sentinel-2 L1C and L2A products: the s2mask "
                "processor (same classes as 's2mask run'), as a uint8 band 's2mask_class' with class names, "
                "colours and one mask per class.")
-
-#: ProcessingParameters fields without a SNAP parameter, and why.
-EXCLUDED: dict[str, str] = {
-    "outputs": "SNAP's Write node writes the product; the probability bands are switched by probabilityBands",
-    "exact_downsampling": "inside SNAP the operator averages full-resolution bands itself: always the exact "
-                          "area mean, as 's2mask run --exact-downsampling'",
-}
 
 _JAVA_TYPES = {"bool": "boolean", "int": "int", "str": "String"}
 
@@ -79,8 +73,9 @@ def _from_field(item: Any) -> SnapParameter:
 
 
 def snap_parameters() -> tuple[SnapParameter, ...]:
-    """The operator's parameters: ProcessingParameters (less :data:`EXCLUDED`), then :data:`SNAP_ONLY`."""
-    return (*(_from_field(item) for item in parameter_fields() if item.name not in EXCLUDED), *SNAP_ONLY)
+    """The operator's parameters: ProcessingParameters (less those ``not_in_snap``), then :data:`SNAP_ONLY`."""
+    return (*(_from_field(item) for item in parameter_fields() if item.metadata["not_in_snap"] is None),
+            *SNAP_ONLY)
 
 
 def processing_parameters(values: Mapping[str, Any]) -> ProcessingParameters:
@@ -89,10 +84,8 @@ def processing_parameters(values: Mapping[str, Any]) -> ProcessingParameters:
     Inside SNAP the exact area mean is the only down-sampling, so ``exact_downsampling`` is always on.
     """
     by_name = {p.name: p for p in snap_parameters() if p.field is not None}
-    fields = {item.name: item for item in parameter_fields()}
-    given = {by_name[name].field: parse_value(fields[by_name[name].field], value)
-             for name, value in values.items() if name in by_name and value is not None}
-    return ProcessingParameters(**given, exact_downsampling=True)
+    given = {by_name[name].field: value for name, value in values.items() if name in by_name and value is not None}
+    return ProcessingParameters.from_mapping({**given, "exact_downsampling": True})
 
 
 def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:

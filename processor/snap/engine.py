@@ -11,8 +11,8 @@ may finish with a whole-tile step (the physics model projects cloud shadows acro
   compact uint8 layers that later tile calls cut from. That first call takes the whole processing time;
   GPF serialises Python tile calls anyway (shared/snap.md section 1.1).
 
-Either way the bands come through :func:`s2mask.pipeline.read_bands` and the prediction through
-:func:`s2mask.masker.predict_block`, the functions ``s2mask run`` uses.
+Either way the bands come through :func:`s2mask.stream.read_bands` and the prediction through
+:func:`s2mask.masking.predict_block`, the functions ``s2mask run`` uses.
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..choice import select_masker
 from ..classes import MaskClass
 from ..grid import Grid, Window
 from ..io.geotiff import PROBABILITY_NODATA
 from ..io.writers import encode_probabilities
-from ..masker import Masker, TileGeometry, block_angles, predict_block, require_bands, select_masker
+from ..masking import Masker, TileGeometry, block_angles, predict_block, require_bands
 from ..params import ProcessingParameters
-from ..pipeline import TileLayers, read_bands, stream_blocks
+from ..stream import Reading, TileLayers, mask_resolution, read_bands, stream_blocks
 from .source import GridSource
 
 
@@ -51,20 +52,18 @@ class TileComputer:
     def __init__(self, source: GridSource, params: ProcessingParameters, geometry: Callable[[], TileGeometry],
                  *, probabilities: bool = False, masker: Masker | None = None):
         self.source = source
-        self.params = params
+        self.block_size = params.block_size
         self.grid: Grid = source.grid(params.resolution)
         self.geometry = geometry
         self.probabilities = probabilities
         if params.super_resolution:
             source.require_native_grids()
-        self.masker = masker or select_masker(params.model, source.level, source.bands, params.device,
-                                              params.threads, params.precision)
-        require_bands(self.masker.bands, source.bands, self.masker.model_id)
-        self.halo = self.masker.halo
-        if params.super_resolution:
-            from ..superres import HALO_10M
-
-            self.halo += HALO_10M
+        self.masker = masker or select_masker(params.model, level=source.level, bands=source.bands,
+                                              device=params.device, threads=params.threads,
+                                              precision=params.precision)
+        require_bands(self.masker.bands, source.bands, f"model {self.masker.model_id}")
+        self.reading = Reading.of(params)
+        self.halo = self.masker.halo + self.reading.halo
         self._whole: TileLayers | None = None
         self._classes: np.ndarray | None = None
 
@@ -90,10 +89,11 @@ class TileComputer:
         self._whole = self._classes = None
 
     def _predict(self, window: Window) -> tuple:
-        bands = read_bands(self.source, self.masker.bands, self.grid, window, self.params)
-        return predict_block(self.masker, bands, level=self.source.level, resolution=self.params.resolution,
+        bands = read_bands(self.source, self.masker.bands, self.grid, window, self.reading)
+        resolution = mask_resolution(self.grid)
+        return predict_block(self.masker, bands, level=self.source.level, resolution=resolution,
                              probabilities=self.probabilities,
-                             **self.source.angles(self.params.resolution, window, block_angles(self.masker)))
+                             **self.source.angles(resolution, window, block_angles(self.masker)))
 
     def _cut(self, window: Window) -> TileResult:
         if self._classes is None:
@@ -108,5 +108,6 @@ class TileComputer:
 
     def _run_whole_tile(self) -> None:
         layers = TileLayers(self.grid, self.masker, self.probabilities, ndvi=False)
-        finished = stream_blocks(self.source, self.masker, self.grid, self.params, layers, self.geometry)
+        finished = stream_blocks(self.source, self.masker, self.grid, layers, self.geometry, reading=self.reading,
+                                 block_size=self.block_size)
         self._whole, self._classes = layers, np.ascontiguousarray(finished, dtype=np.uint8)

@@ -11,17 +11,18 @@ grids ``s2mask run`` reads; resampled angle bands are read as they are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..angles import mean_angle
 from ..bands import ALL_BANDS, BANDS_10M
 from ..errors import MissingBandError, ParameterError, ProductFormatError
 from ..grid import Grid, Window
-from ..io.safe import angle_on_grid, mean_angle
+from ..io.safe import angle_on_grid
 from ..io.tile_mtd import AngleGrid
-from ..masker import BLOCK_ANGLES, TileGeometry
+from ..masking import BLOCK_ANGLES
 from ..resample import coarse_window_for, downsample_mean, upsample_margin, upsample_window
 
 Fetch = Callable[[str, Window], np.ndarray]
@@ -145,12 +146,3 @@ class GridSource:
             raise MissingBandError("the source product lacks the angle bands sun_zenith, sun_azimuth and "
                                    "view_zenith_B8A/view_azimuth_B8A (or view_zenith_mean/view_azimuth_mean)")
         return {**SUN_BANDS, "view_zenith": view[0], "view_azimuth": view[1]}
-
-
-def tile_geometry(sun: tuple[float, float], views: Sequence[tuple[float, float]], resolution: int) -> TileGeometry:
-    """The whole-tile geometry from MTD_TL's ``Mean_Sun_Angle`` and the ``Mean_Viewing_Incidence_Angle``
-    of every band (zenith, azimuth), as ``s2mask run`` computes it."""
-    zeniths = [zenith for zenith, _ in views]
-    azimuths = [azimuth for _, azimuth in views]
-    return TileGeometry(float(sun[0]), float(sun[1]), mean_angle(zeniths), mean_angle(azimuths, circular=True),
-                        float(resolution))

@@ -6,10 +6,10 @@ inference in :mod:`.inference` and the reduced-scale (Wald) protocol used by tra
 benchmark in :mod:`.wald`.
 """
 
-from .inference import HALO_10M, load_network, select_device, superresolve, superresolve_with
+from .inference import HALO_10M, load_network, superresolve, superresolve_with
 from .network import INPUT_SCALE, SPECS, VARIANTS, DSen2, build_network, weights_name
 
 __all__ = [
     "HALO_10M", "INPUT_SCALE", "SPECS", "VARIANTS", "DSen2", "build_network", "load_network",
-    "select_device", "superresolve", "superresolve_with", "weights_name",
+    "superresolve", "superresolve_with", "weights_name",
 ]

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 
 from .. import weights
 from ..bands import BANDS_10M, BANDS_20M
-from ..errors import ModelError, ParameterError
+from ..errors import ParameterError
+from ..inference import select_device
 from .network import INPUT_SCALE, SPECS, VARIANTS, DSen2, spec_for, weights_name
 
 #: 10 m pixels at a block edge whose bilinear value from the 60 m grid needs the coarse pixel beyond the
@@ -41,25 +42,11 @@ def default_tile(model: DSen2, device: torch.device) -> int:
     return 120 if model.width <= VARIANTS["light"]["width"] else 240
 
 
-def select_device(device: str | torch.device | None = None) -> torch.device:
-    """``device`` as a torch device; None picks CUDA when available, else the CPU."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ParameterError(f"unknown torch device {device!r}") from err
-
-
 @lru_cache(maxsize=8)
 def _load_cached(name: str, device: torch.device) -> DSen2:
     item = weights.entry(name)
     path = weights.weight_file(item)
-    model = DSen2(**item["architecture_kwargs"])
-    try:
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    except (RuntimeError, OSError, ValueError) as err:
-        raise ModelError(f"cannot load weights {name!r}: {str(err).splitlines()[0]}", path) from err
+    model = weights.load_into(DSen2(**item["architecture_kwargs"]), path, name)
     return model.eval().to(device=device, memory_format=torch.channels_last)
 
 

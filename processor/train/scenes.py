@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..bands import ALL_BANDS, L2A_BANDS, NATIVE_RESOLUTION
+from ..evaluation.metrics import majority
 from ..resample import resample_to_resolution
 from ..sim.clouds import CLOUDY_SURFACES, cloudy_scene
 from ..sim.scene import smooth_field
 from ..sim.spectra import varied_surface_spectra
 from .labels import LabelledScene, label_scene
-from .metrics import majority
 from .realdata import DataNotFoundError, RealScene, alcd, betsiboka, dsen2_crops, slovenia, tile_19udp, tile_29rkh
 
 #: The grid the networks are trained for (the pipeline's default resolution), metres.

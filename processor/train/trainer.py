@@ -27,13 +27,13 @@ import torch
 import torch.nn.functional as F
 
 from .. import weights
+from ..evaluation.metrics import confusion_matrix, normalized_mcc
 from ..inference import predict
 from ..models.features import FeatureSpec
 from ..models.networks import OUTPUT_CLASSES, build_network, count_parameters
 from .datasets import IGNORE, PatchSampler, jitter_gains, normalisation, scene_features
 from .distillation import ensemble_probabilities, load_members, soft_cross_entropy
 from .labels import LabelledScene
-from .metrics import confusion_matrix, normalized_mcc
 from .selection import SelectionOptions, select_pixels
 
 Log = Callable[[str], None]

@@ -40,6 +40,17 @@ def entries(kind: str) -> list[dict[str, Any]]:
     return [item for item in load_registry() if item["kind"] == kind]
 
 
+def family(item: dict[str, Any]) -> str:
+    """The network family of a mask entry, the name users choose it by: its architecture in lower case
+    (``CNN2D`` -> ``cnn2d``)."""
+    return item["architecture"].lower()
+
+
+def mask_families() -> tuple[str, ...]:
+    """The families of the shipped mask networks, in registry order: a family without weights is no choice."""
+    return tuple(dict.fromkeys(family(item) for item in entries("mask")))
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -56,6 +67,18 @@ def weight_file(item: dict[str, Any], verify: bool = True) -> Path:
     if verify and sha256(path) != item["sha256"]:
         raise ModelError(f"weights file of {item['name']!r} does not match its recorded sha256", path)
     return path
+
+
+def load_into(network: Any, path: Path, name: str) -> Any:
+    """``network`` (a torch module) holding the weights stored in ``path``, those of entry ``name``; a
+    :class:`ModelError` naming them when the file cannot be read or does not fit the network."""
+    import torch
+
+    try:
+        network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except (RuntimeError, OSError, ValueError) as err:
+        raise ModelError(f"cannot load weights {name!r}: {str(err).splitlines()[0]}", path) from err
+    return network
 
 
 def register(item: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ our own codes, Sen2Cor SCL, ESA's L1C MSK_CLASSI flags, a binary cloud mask, or 
 (:data:`GROUPINGS`): all classes, cloud (opaque + thin) against the rest, or cloud / shadow / rest.
 Only pixels valid in both maps count. Reported per group: balanced overall accuracy (one group against
 the rest, as CloudSEN12 reports per class), F1 and IoU; overall: balanced accuracy (mean recall),
-normalised MCC and the confusion matrix (:mod:`s2mask.train.metrics`).
+normalised MCC and the confusion matrix (:mod:`s2mask.evaluation.metrics`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 - ukis-csmask (DLR, U-Net in ONNX on B2 B3 B4 B8A B11 B12, L1C and L2A models): clear / cloud / shadow.
 
 Neither knows water or snow: their clear pixels become CLEAR_LAND, so compare them with the ``cloud``
-or ``cloud_shadow`` groupings of :mod:`s2mask.train.evaluation`. A peer that is not installed, or whose
+or ``cloud_shadow`` groupings of :mod:`s2mask.evaluation.compare`. A peer that is not installed, or whose
 bands or level the input lacks, is skipped (:func:`available_peers` says which run).
 """
 

@@ -1,19 +1,21 @@
-"""What the pipeline asks of a masking model, and the choice of model for a product.
+"""What the pipeline asks of a masking model: the masking vocabulary below every masker.
 
 A masker turns one block of bands (plus illumination) into class probabilities. Most work is local;
 a masker may also keep compact whole-tile layers and finish with a whole-tile step (the physics model
-projects cloud shadows there). ``select_masker`` picks the model for a product and its bands.
+projects cloud shadows there). The maskers themselves live in :mod:`s2mask.physics.masker` and
+:mod:`s2mask.models.masker`; :func:`s2mask.choice.select_masker` picks one for a product and its bands.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from .classes import N_CLASSES, MaskClass
+from .angles import mean_angle
+from .classes import N_CLASSES
 from .errors import MissingBandError, ModelError
 
 #: The per-pixel angles (degrees) a block can come with.
@@ -59,6 +61,17 @@ class TileGeometry:
     view_azimuth: float
     resolution: float
 
+    @classmethod
+    def from_means(cls, sun: tuple[float, float], views: Sequence[tuple[float, float]],
+                   resolution: float) -> TileGeometry:
+        """The geometry from the tile's mean sun angle and the mean viewing angle of every band (zenith,
+        azimuth; MTD_TL's ``Mean_Sun_Angle`` and ``Mean_Viewing_Incidence_Angle``): the view is their
+        mean (NaN without any)."""
+        zeniths = [zenith for zenith, _ in views]
+        azimuths = [azimuth for _, azimuth in views]
+        return cls(float(sun[0]), float(sun[1]), mean_angle(zeniths), mean_angle(azimuths, circular=True),
+                   float(resolution))
+
 
 class Masker(Protocol):
     model_id: str
@@ -77,22 +90,25 @@ class Masker(Protocol):
         ...
 
 
-def block_angles(masker: Masker) -> tuple[str, ...]:
+def block_angles(masker: Masker, terrain: bool = False) -> tuple[str, ...]:
     """The per-pixel angles ``masker`` reads: interpolating the ones it ignores cost a CNN run 2 CPU-s
-    on a full tile at 20 m."""
-    return tuple(getattr(masker, "angles", BLOCK_ANGLES))
+    on a full tile at 20 m. With ``terrain`` (blocks come with an elevation) the sun azimuth too: the
+    incidence of the sun on slopes needs it."""
+    names = tuple(getattr(masker, "angles", BLOCK_ANGLES))
+    return names + ("sun_azimuth",) if terrain and "sun_azimuth" not in names else names
 
 
 def predict_block(masker: Masker, bands: Mapping[str, np.ndarray], *, level: str, resolution: int,
-                  probabilities: bool = True, **angles: np.ndarray) -> tuple[np.ndarray, BlockPrediction]:
+                  probabilities: bool = True, elevation: np.ndarray | None = None,
+                  **angles: np.ndarray) -> tuple[np.ndarray, BlockPrediction]:
     """Classes (uint8) and the raw prediction of one block of ``masker.bands`` (float32 reflectance,
-    NaN invalid) with the per-pixel ``angles`` it reads (:func:`block_angles`): the core step shared by
-    ``s2mask run`` and the SNAP operator. A pixel where any band is invalid is NO_DATA. Without
+    NaN invalid) with the per-pixel ``angles`` it reads (:func:`block_angles`) and the ``elevation``
+    when known: the core step of every block. A pixel where any band is invalid is NO_DATA. Without
     ``probabilities`` the masker may leave them out of the prediction."""
     selected = {band: bands[band] for band in masker.bands}
     valid = np.logical_and.reduce([np.isfinite(values) for values in selected.values()])
     inputs = BlockInput(bands=selected, valid=valid, level=level, resolution=resolution,
-                        probabilities=probabilities, **angles)
+                        probabilities=probabilities, elevation=elevation, **angles)
     prediction = masker.predict(inputs)
     return decode(prediction, valid), prediction
 
@@ -111,68 +127,8 @@ def decode(prediction: BlockPrediction, valid: np.ndarray) -> np.ndarray:
     return classes
 
 
-class PhysicsMasker:
-    """The rule-based classifier of :mod:`s2mask.physics` as a masker: spectral tests per block, then
-    geometric cloud shadows over the whole tile."""
-
-    model_id = "physics"
-    tile_layers = ("potential_shadow",)
-    angles: tuple[str, ...] = ()
-
-    def __init__(self, level: str, available_bands: tuple[str, ...]):
-        from .physics import SPECTRAL_HALO
-
-        self.level = level
-        self.bands = tuple(available_bands)
-        self.halo = SPECTRAL_HALO
-        self.notes: set[str] = set()
-
-    def predict(self, block: BlockInput) -> BlockPrediction:
-        from .physics import spectral_pass
-
-        result = spectral_pass(block.bands, block.level)
-        self.notes.update(result.skipped_tests)
-        return BlockPrediction(result.probabilities, result.classes,
-                               {"potential_shadow": np.asarray(result.potential_shadow)})
-
-    def finish(self, classes: np.ndarray, layers: Mapping[str, np.ndarray], geometry: TileGeometry) -> np.ndarray:
-        from .physics import shadow_pass
-
-        return shadow_pass(classes, layers["potential_shadow"], sun_zenith=geometry.sun_zenith,
-                           sun_azimuth=geometry.sun_azimuth, view_zenith=geometry.view_zenith,
-                           view_azimuth=geometry.view_azimuth, resolution=geometry.resolution)
-
-    def finish_probabilities(self, percent: np.ndarray, classes: np.ndarray,
-                             layers: Mapping[str, np.ndarray]) -> None:
-        """Give the shadows found by :meth:`finish` their confidence in the stored probabilities
-        (uint8 per cent of classes 1..6, modified in place on the shadow pixels only)."""
-        from .physics import add_shadow_probabilities
-
-        shadow = classes == MaskClass.CLOUD_SHADOW
-        if not shadow.any():
-            return
-        stored = percent[:, shadow].astype(np.float32) / 100
-        full = np.concatenate([np.zeros((1, stored.shape[1]), np.float32), stored])
-        add_shadow_probabilities(full, classes[shadow], layers["potential_shadow"][shadow])
-        percent[:, shadow] = np.round(full[1:] * 100).astype(np.uint8)
-
-
-def select_masker(model: str, level: str, available_bands: tuple[str, ...], device: str = "auto",
-                  threads: int = 0, precision: str = "auto") -> Masker:
-    """The masker for ``model`` ("auto", "physics" or a CNN name) on a product of ``level`` with these
-    bands; a CNN computes in ``precision`` (``ProcessingParameters.precision``)."""
-    if model == "physics":
-        return PhysicsMasker(level, available_bands)
-    try:
-        from .models import load_masker
-    except ImportError as err:
-        if model != "auto":
-            raise ModelError(f"model {model!r} needs the CNN models, which are not available ({err})") from err
-        return PhysicsMasker(level, available_bands)
-    return load_masker(model, level, available_bands, device=device, threads=threads, precision=precision)
-
-
-def require_bands(needed: tuple[str, ...], available: tuple[str, ...], model_id: str) -> None:
+def require_bands(needed: tuple[str, ...], available: Collection[str], who: str) -> None:
+    """A :class:`MissingBandError` naming the bands ``who`` (a model, a network) needs and the input lacks."""
     missing = [band for band in needed if band not in available]
     if missing:
-        raise MissingBandError(f"model {model_id} needs band(s) {', '.join(missing)}, which the input lacks")
+        raise MissingBandError(f"{who} needs band(s) {', '.join(missing)}, which the input lacks")

@@ -1,0 +1,11 @@
+"""Where and in what arithmetic the networks run: the names the parameters offer, without torch.
+
+:mod:`s2mask.inference` gives them their torch meaning (``select_device``, ``select_dtype``).
+"""
+
+from __future__ import annotations
+
+#: ``ProcessingParameters.device``: "auto" is a CUDA GPU when torch sees one, else the CPU.
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+#: ``ProcessingParameters.precision``: "auto" or the name of a torch dtype the mask networks can run in.
+PRECISIONS: tuple[str, ...] = ("auto", "float32", "bfloat16")
