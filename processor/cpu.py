@@ -5,6 +5,8 @@ AVX512DQ, or with AVX-NE-CONVERT (it emulates the arithmetic there); AVX2-only C
 Zen 4, Intel before Skylake-SP) have neither and it raises. And ``ONEDNN_MAX_CPU_ISA`` may keep oneDNN
 below what the hardware has, while torch still reports the hardware's AVX512-BF16. So
 :func:`bfloat16_runs` tries one tiny convolution, and :func:`bfloat16_fast` adds the hardware check.
+int8 (:func:`int8_fast`) needs torch's x86 quantised engine and AVX2, which every x86-64 CPU of the last
+decade has.
 """
 
 from __future__ import annotations
@@ -44,3 +46,11 @@ def bfloat16_fast() -> bool:
     probes = (getattr(torch.cpu, "_is_avx512_bf16_supported", None), getattr(torch.cpu, "_is_amx_tile_supported", None))
     hardware = any(probe is not None and probe() for probe in probes)
     return hardware and onednn_isa_cap() not in ISAS_WITHOUT_BFLOAT16 and bfloat16_runs()
+
+
+def int8_fast() -> bool:
+    """Whether int8 convolutions run fast here: torch's x86 quantised engine (oneDNN or FBGEMM) on a CPU
+    with AVX2 at least, which runs them about twice as fast as float32 (four times with VNNI)."""
+    engine = torch.backends.quantized.engine
+    return (engine in ("x86", "onednn", "fbgemm") and engine in torch.backends.quantized.supported_engines
+            and torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512"))

@@ -7,7 +7,7 @@ tile's core. The result therefore does not depend on the tile size, the batch si
 image is processed whole or as blocks whose halo is at least ``radius`` (the pipeline's case): the
 tests compare them class for class. Small tiles keep the activations of a tile in the CPU caches;
 GPUs get larger ones. On a CPU with several threads the tiles run in parallel, one per thread, each
-single-threaded (:func:`predict`). A network converted to bfloat16 (:func:`select_dtype`) gets its
+single-threaded (:func:`predict`). A network converted to bfloat16 (:func:`select_precision`) gets its
 input in bfloat16 and hands back float32 logits.
 """
 
@@ -23,15 +23,15 @@ from . import cpu
 from .allocator import keep_freed_memory
 from .compute import PRECISIONS
 from .cores import available_cores
-from .errors import ParameterError
+from .errors import ModelError, ParameterError
 
 #: Most output pixels per tile edge and tiles per forward pass, by device type. On the CPU, a 1056-pixel
 #: block (1024 plus the halo) cut into 3 x 3 tiles of 352 took 0.34 CPU-s with CNN2D, against 0.49 as
 #: 5 x 5 tiles of 256, whose last row and column were mostly edge padding.
 DEFAULT_TILE = {"cpu": 384, "cuda": 1024}
 DEFAULT_BATCH = {"cpu": 1, "cuda": 4}
-#: The arithmetics a mask network can run in, by the names of ``ProcessingParameters.precision``.
-DTYPES = {name: getattr(torch, name) for name in PRECISIONS if name != "auto"}
+#: The float arithmetics a mask network's parameters can be converted to.
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 def select_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -46,21 +46,32 @@ def select_device(device: str | torch.device | None = "auto") -> torch.device:
         raise ParameterError(f"unknown torch device {device!r}") from err
 
 
-def select_dtype(precision: str, device: torch.device) -> torch.dtype:
-    """The arithmetic of the mask networks: ``"auto"`` is bfloat16 on a CPU that computes it in hardware
-    (:func:`s2mask.cpu.bfloat16_fast`), else float32; ``"float32"``/``"bfloat16"`` as given. bfloat16 on a
-    CPU whose oneDNN cannot run it (AVX2-only CPUs) is refused here, before any work: emulated without
-    oneDNN it ran twelve times slower than float32."""
+def select_precision(precision: str, device: torch.device, int8: bool = True) -> str:
+    """The arithmetic of the mask networks, "float32", "bfloat16" or "int8"; ``int8`` says whether the
+    network has an int8 calibration (:mod:`s2mask.models.quantized`).
+
+    ``"auto"`` is bfloat16 on a CPU that computes it in hardware (:func:`s2mask.cpu.bfloat16_fast`), else
+    int8 where it runs fast and the network allows (:func:`s2mask.cpu.int8_fast`), else float32. An
+    explicit choice the machine cannot honour is refused here, before any work: bfloat16 where oneDNN
+    cannot run it (AVX2-only CPUs; emulated without oneDNN it ran twelve times slower than float32),
+    int8 off the CPU or without the quantised engine or a calibration."""
+    if precision not in PRECISIONS:
+        raise ParameterError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    on_cpu = device.type == "cpu"
     if precision == "auto":
-        return torch.bfloat16 if device.type == "cpu" and cpu.bfloat16_fast() else torch.float32
-    try:
-        dtype = DTYPES[precision]
-    except KeyError:
-        raise ParameterError(f"precision must be auto, {' or '.join(DTYPES)}, got {precision!r}") from None
-    if dtype == torch.bfloat16 and device.type == "cpu" and not cpu.bfloat16_runs():
+        if on_cpu and cpu.bfloat16_fast():
+            return "bfloat16"
+        return "int8" if on_cpu and int8 and cpu.int8_fast() else "float32"
+    if precision == "bfloat16" and on_cpu and not cpu.bfloat16_runs():
         raise ParameterError("precision bfloat16 needs a CPU on which oneDNN runs bfloat16 (AVX512BW/VL/DQ or "
                              "AVX-NE-CONVERT), and this one has neither: use precision auto or float32")
-    return dtype
+    if precision == "int8" and not (on_cpu and cpu.int8_fast()):
+        raise ParameterError("precision int8 runs on the CPU only, with torch's x86 quantised engine and AVX2: "
+                             "use precision auto or float32")
+    if precision == "int8" and not int8:
+        raise ModelError("this network cannot run in int8 (it takes a CNN2D calibrated in processor/weights/int8.json "
+                         "and torch's quantised modules): use precision auto or float32")
+    return precision
 
 
 def set_threads(threads: int = 0) -> int:

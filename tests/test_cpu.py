@@ -18,8 +18,8 @@ import torch
 import s2mask
 from s2mask import cpu
 from s2mask.bands import ALL_BANDS
-from s2mask.errors import ParameterError
-from s2mask.inference import select_dtype
+from s2mask.errors import ModelError, ParameterError
+from s2mask.inference import select_precision
 
 pytestmark = pytest.mark.hardware
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
@@ -39,21 +39,35 @@ def test_the_bfloat16_probe_agrees_with_a_network_sized_convolution():
     assert not cpu.bfloat16_fast() or cpu.bfloat16_runs()
 
 
-@pytest.mark.parametrize(("runs", "fast"), [(True, True), (True, False), (False, False)])
-def test_auto_picks_bfloat16_only_where_the_cpu_computes_it_in_hardware(monkeypatch, runs, fast):
+@pytest.mark.parametrize(("runs", "fast", "int8_fast", "calibrated", "auto"), [
+    (True, True, True, True, "bfloat16"), (True, False, True, True, "int8"), (False, False, True, True, "int8"),
+    (False, False, True, False, "float32"), (False, False, False, True, "float32"),
+    (True, False, False, False, "float32")])
+def test_auto_picks_hardware_bfloat16_else_int8_else_float32(monkeypatch, runs, fast, int8_fast, calibrated, auto):
     monkeypatch.setattr(cpu, "bfloat16_runs", lambda: runs)
     monkeypatch.setattr(cpu, "bfloat16_fast", lambda: fast)
-    assert select_dtype("auto", CPU) == (torch.bfloat16 if fast else torch.float32)
-    assert select_dtype("auto", CUDA) == torch.float32
-    assert select_dtype("float32", CPU) == torch.float32
-    assert select_dtype("bfloat16", CUDA) == torch.bfloat16
+    monkeypatch.setattr(cpu, "int8_fast", lambda: int8_fast)
+    assert select_precision("auto", CPU, calibrated) == auto
+    assert select_precision("auto", CUDA, calibrated) == "float32"
+    assert select_precision("float32", CPU, calibrated) == "float32"
+    assert select_precision("bfloat16", CUDA, calibrated) == "bfloat16"
     if runs:
-        assert select_dtype("bfloat16", CPU) == torch.bfloat16
+        assert select_precision("bfloat16", CPU, calibrated) == "bfloat16"
     else:
         with pytest.raises(ParameterError, match="precision bfloat16 needs .* use precision auto or float32"):
-            select_dtype("bfloat16", CPU)
+            select_precision("bfloat16", CPU, calibrated)
+    if int8_fast and calibrated:
+        assert select_precision("int8", CPU, calibrated) == "int8"
+    elif not int8_fast:
+        with pytest.raises(ParameterError, match="precision int8 runs on the CPU only"):
+            select_precision("int8", CPU, calibrated)
+    else:
+        with pytest.raises(ModelError, match="cannot run in int8"):
+            select_precision("int8", CPU, calibrated)
+    with pytest.raises(ParameterError, match="precision int8 runs on the CPU only"):
+        select_precision("int8", CUDA, calibrated)
     with pytest.raises(ParameterError, match="precision"):
-        select_dtype("float16", CPU)
+        select_precision("float16", CPU)
 
 
 def test_a_cap_below_bfloat16_instructions_is_not_fast(monkeypatch):
@@ -82,7 +96,7 @@ def test_bfloat16_is_refused_before_any_output_where_onednn_cannot_run_it(monkey
 
 
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="ONEDNN_MAX_CPU_ISA is x86's")
-def test_a_cpu_without_avx512_runs_float32_and_refuses_bfloat16_in_one_line(product_factory, tmp_path):
+def test_a_cpu_without_avx512_runs_int8_and_refuses_bfloat16_in_one_line(product_factory, tmp_path):
     product = product_factory("L1C", "05.10")
     avx2_only = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
@@ -97,4 +111,5 @@ def test_a_cpu_without_avx512_runs_float32_and_refuses_bfloat16_in_one_line(prod
     assert not (tmp_path / "refused").exists()
     auto = s2mask_run(tmp_path / "auto", "--json")
     assert auto.returncode == 0, auto.stderr
-    assert json.loads(auto.stdout)["report"]["model_precision"] == "float32"
+    # int8 needs no more than AVX2 (and torch's quantised engine, which the child shares with this process)
+    assert json.loads(auto.stdout)["report"]["model_precision"] == ("int8" if cpu.int8_fast() else "float32")

@@ -16,12 +16,13 @@ def classes_of(result):
     return dataset.ReadAsArray()
 
 
-@pytest.mark.parametrize(("level", "precision"), [("L1C", "float32"), ("L2A", "float32"), ("L1C", "bfloat16")])
+@pytest.mark.parametrize(("level", "precision"), [("L1C", "float32"), ("L2A", "float32"), ("L1C", "bfloat16"),
+                                                ("L2A", "int8")])
 def test_cnn_runs_in_blocks_equal_the_whole_tile(product_factory, tmp_path, level, precision):
     product = product_factory(level, "05.10", size=240)
-    if precision == "bfloat16" and not cpu.bfloat16_runs():
+    if not {"bfloat16": cpu.bfloat16_runs, "int8": cpu.int8_fast}.get(precision, lambda: True)():
         # the hardware path where it exists, its refusal (tests/test_cpu.py) where it does not
-        with pytest.raises(ParameterError, match="precision bfloat16"):
+        with pytest.raises(ParameterError, match=f"precision {precision}"):
             run(product, tmp_path / "whole", model="cnn", precision=precision)
         return
     whole = run(product, tmp_path / "whole", model="cnn", resolution=10, block_size=4096, precision=precision,

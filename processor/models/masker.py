@@ -57,8 +57,9 @@ class CNNMasker:
 
     @property
     def precision(self) -> str:
-        """The network's arithmetic, "float32" or "bfloat16" (what ``precision="auto"`` resolved to)."""
-        return str(next(self.network.parameters()).dtype).removeprefix("torch.")
+        """The network's arithmetic, "float32", "bfloat16" or "int8" (what ``precision="auto"`` resolved to)."""
+        dtype = str(next(self.network.parameters()).dtype).removeprefix("torch.")
+        return getattr(self.network, "precision", dtype)
 
     def predict(self, block: BlockInput) -> BlockPrediction:
         stack = feature_stack(block.bands, self.spec, level=block.level, resolution=block.resolution,
