@@ -102,6 +102,12 @@ def _methods(level: str, bands: tuple[str, ...]) -> dict[str, tuple[object, tupl
             except S2MaskError:
                 continue
             methods[f"{label} [{shadows}]"] = (masker, subset)
+    try:  # what CPUs without hardware bfloat16 run by default (issue 22)
+        methods["cnn2d [network+geometry] int8"] = (load_masker("cnn2d", level=level, bands=bands, device="cpu",
+                                                                threads=THREADS, shadows="network+geometry",
+                                                                precision="int8"), bands)
+    except S2MaskError:
+        pass
     if level == "L1C" and set(ALL_BANDS) <= set(bands):
         methods.update({name: (masker, ALL_BANDS) for name, masker in _compared_maskers().items()})
     return methods
@@ -354,7 +360,8 @@ def speed(args: argparse.Namespace) -> None:
     maskers = {"physics (spectral pass)": (PhysicsMasker("L1C", ALL_BANDS), "L1C")}
     for name, level, bands in (("cnn2d-l1c", "L1C", ALL_BANDS), ("cnn2d-l2a", "L2A", L2A_BANDS),
                                ("cnn2d 6-band L1C", "L1C", REDUCED_BANDS), ("cnn2d 6-band L2A", "L2A", REDUCED_BANDS)):
-        for precision in ("auto", "float32"):  # auto: bfloat16 where the CPU computes it in hardware
+        # auto: bfloat16 where the CPU computes it in hardware, else int8
+        for precision in ("auto", "float32", "int8"):
             try:
                 masker = load_masker("cnn2d", level=level, bands=bands, device="cpu", threads=THREADS,
                                      shadows="network", precision=precision)
