@@ -93,6 +93,10 @@ def test_bfloat16_is_refused_before_any_output_where_onednn_cannot_run_it(monkey
         s2mask.classify(bands, "L1C", precision="bfloat16")
     # The rules have no network: the precision does not concern them.
     assert s2mask.classify(bands, "L1C", model="physics", precision="bfloat16").shape == (20, 20)
+    pytest.importorskip("distributed")
+    with pytest.raises(ParameterError, match="precision bfloat16"):  # once, before a cluster starts
+        s2mask.run_batch([product_factory("L1C", "05.10")], output, precision="bfloat16")
+    assert not output.exists()
 
 
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="ONEDNN_MAX_CPU_ISA is x86's")
