@@ -20,15 +20,25 @@ def load_average() -> str:
     return " ".join(f"{value:.1f}" for value in os.getloadavg()) + f" ({os.cpu_count()} cores)"
 
 
+#: The writer of each input format, and its keyword arguments (STAC: stactools' items carry every file).
+WRITERS = {"SAFE": ("s2mask.sim.safe", "write_product", {"quality_masks": False}),
+           "EOPF": ("s2mask.sim.eopf", "write_eopf", {}),
+           "STAC": ("s2mask.sim.stac", "write_stac", {"style": "stactools"})}
+
+
 def cached_product(size: int, level: str = "L1C", baseline: str = "05.10", cloudy: bool = False,
-                   seed: int = 0) -> Path:
-    """A synthetic product of ``size`` x ``size`` 10 m pixels, generated once and kept in bench/cache."""
-    folder = CACHE_DIR / f"{level}_{baseline}_{size}_{'cloudy' if cloudy else 'clear'}_{seed}"
+                   seed: int = 0, fmt: str = "SAFE") -> Path:
+    """A synthetic product of ``size`` x ``size`` 10 m pixels, generated once and kept in bench/cache, as
+    ``fmt`` (SAFE, EOPF Zarr or a STAC item of COGs; the same scene in every format)."""
+    suffix = "" if fmt == "SAFE" else f"_{fmt}"
+    folder = CACHE_DIR / f"{level}_{baseline}_{size}_{'cloudy' if cloudy else 'clear'}_{seed}{suffix}"
     done = folder / "done.json"
     if done.exists():
         return Path(json.loads(done.read_text())["product"])
-    from s2mask.sim.safe import write_product
+    from importlib import import_module
 
+    module, function, options = WRITERS[fmt]
+    write = getattr(import_module(module), function)
     started = time.perf_counter()
     if cloudy:
         from s2mask.sim.clouds import cloudy_scene
@@ -36,7 +46,7 @@ def cached_product(size: int, level: str = "L1C", baseline: str = "05.10", cloud
     else:
         from s2mask.sim.scene import landscape
         scene = landscape(size, size, seed=seed)
-    path = write_product(scene, folder, level=level, baseline=baseline, quality_masks=False)
+    path = write(scene, folder, level=level, baseline=baseline, **options)
     del scene
     done.write_text(json.dumps({"product": str(path), "seconds": time.perf_counter() - started}))
     return path
@@ -79,8 +89,33 @@ def timed_command(command: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def decode_seconds(jobs: list[tuple[str, list[str]]], workers: int = 1) -> float:
+    """Wall seconds ``gdal_translate`` takes to decode each raster of ``jobs`` (a GDAL name: file or
+    ``ZARR:"store":/array``, and extra options such as ``-outsize``) into memory, ``workers`` rasters at a
+    time: the bare decode of the JPEG 2000 code-blocks, Zarr chunks or COG tiles a read touches."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    scratch = Path(tempfile.mkdtemp(dir="/dev/shm" if Path("/dev/shm").exists() else None))
+
+    def decode(index: int) -> None:
+        name, options = jobs[index]
+        target = scratch / f"decoded{index}.img"
+        subprocess.run(["gdal_translate", "-q", "-of", "ENVI", "--config", "GDAL_NUM_THREADS", "ALL_CPUS",
+                        *options, name, str(target)], check=True, capture_output=True)
+        for leftover in scratch.glob(f"decoded{index}.*"):
+            leftover.unlink()
+
+    started = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(decode, range(len(jobs))))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return time.perf_counter() - started
+
+
 def gdal_translate_seconds(product: Path, bands: tuple[str, ...] | None = None, resolution: int = 20,
-                           files: str = "IMG_DATA/*.jp2") -> float:
+                           files: str = "IMG_DATA/*.jp2", workers: int = 1) -> float:
     """Seconds ``gdal_translate`` takes to decode the JPEG 2000 files of ``bands`` (all when None) at the
     resolution s2mask reads them for a ``resolution`` grid: bands finer than it at their power-of-two
     level, the others in full. The reference every read benchmark is a ratio to. ``files`` (under the
@@ -88,20 +123,10 @@ def gdal_translate_seconds(product: Path, bands: tuple[str, ...] | None = None, 
     decodes at the same levels."""
     from s2mask.bands import NATIVE_RESOLUTION, band_from_file_id
 
-    scratch = Path(tempfile.mkdtemp(dir="/dev/shm" if Path("/dev/shm").exists() else None))
-    total = 0.0
-    try:
-        for jp2 in sorted(product.glob(f"GRANULE/*/{files}")):
-            band = band_from_file_id(jp2.stem.rsplit("_", 1)[-1])
-            if bands is not None and band not in bands:
-                continue
-            command = ["gdal_translate", "-q", "-of", "ENVI", "--config", "GDAL_NUM_THREADS", "ALL_CPUS"]
+    jobs = []
+    for jp2 in sorted(product.glob(f"GRANULE/*/{files}")):
+        band = band_from_file_id(jp2.stem.rsplit("_", 1)[-1])
+        if bands is None or band in bands:
             factor = resolution // NATIVE_RESOLUTION[band]
-            if factor >= 2 and factor % 2 == 0:
-                command += ["-outsize", "50%", "50%"]
-            total += timed_command(command + [str(jp2), str(scratch / "decoded.img")])
-            for leftover in scratch.iterdir():
-                leftover.unlink()
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return total
+            jobs.append((str(jp2), ["-outsize", "50%", "50%"] if factor >= 2 and factor % 2 == 0 else []))
+    return decode_seconds(jobs, workers)

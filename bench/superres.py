@@ -1,16 +1,14 @@
-"""DSen2 super-resolution benchmark: accuracy at reduced scale, throughput, seams. Prints Markdown.
+"""DSen2 super-resolution benchmark: throughput and seams. Prints Markdown.
 
     .venv/bin/python bench/superres.py [--threads 2] [--data ../shared/data] [--skip-full-speed]
-                                       [--only accuracy|seams|speed]
+                                       [--only seams|speed]
 
-Accuracy: the held-out crop (T49JGM, never trained on) degraded by 2 (20 m network) and by 6 (60 m
-network) with the sensor emulation of training; nearest, bilinear and bicubic interpolation of the
-degraded bands against the shipped light and full networks. RMSE in reflectance x 1e4.
+Accuracy is measured leave-one-scene-out by bench/superres_loso.py.
 Throughput: ``superresolve`` (both networks, all of its own overhead) on the real T33UUB crop mirrored
 to 1200 x 1200 at 10 m (the full size on a CPU: the 600 x 600 crop), repeated; megapixels of 10 m output
 per second and the time for a 10980 x 10980 tile, also with the extra area a pipeline block of 1024
 pixels reads for its HALO_10M context.
-Seams: the same crop processed whole, in small tiles, and in pipeline-style blocks with HALO_10M.
+Seams: the T49JGM crop processed whole, in small tiles, and in pipeline-style blocks with HALO_10M.
 """
 
 from __future__ import annotations
@@ -24,34 +22,12 @@ import numpy as np
 import torch
 
 from s2mask.grid import Grid, iter_blocks
-from s2mask.superres import HALO_10M, SPECS, superresolve
-from s2mask.superres.wald import interpolate_targets, reduced_scale, rmse, sam, sre
+from s2mask.superres import HALO_10M, superresolve
 from s2mask.train.realdata import data_root
-from s2mask.train.superres import HELD_OUT_SCENE, TRAINING_SCENES, load_scene
+from s2mask.train.superres_scenes import load_scenes
 
 TILE_PIXELS = 10980**2
 BLOCK = 1024
-
-
-def accuracy(scene) -> None:
-    for network, spec in SPECS.items():
-        degraded, truth = reduced_scale(network, scene.bands10, scene.bands20, scene.bands60)
-        estimates = {method: interpolate_targets(network, degraded, method)
-                     for method in ("nearest", "bilinear", "bicubic")}
-        for variant in ("light", "full"):
-            bands = superresolve(*degraded, variant=variant)
-            estimates[f"DSen2 {variant}"] = np.stack([bands[b] for b in spec.outputs])
-        reference = rmse(estimates["bicubic"], truth).mean()
-        print(f"\n### {network} network: {' '.join(spec.outputs)}, held-out {scene.name}, reduced by {spec.factor} "
-              f"({truth.shape[1]} x {truth.shape[2]} target pixels)\n")
-        print("| method | " + " | ".join(f"RMSE {b}" for b in spec.outputs)
-              + " | mean RMSE | / bicubic | " + " | ".join(f"SRE {b}" for b in spec.outputs) + " | SAM deg |")
-        print("|---" * (2 * len(spec.outputs) + 4) + "|")
-        for method, estimate in estimates.items():
-            errors, ratios = rmse(estimate, truth) * 1e4, sre(estimate, truth)
-            print(f"| {method} | " + " | ".join(f"{e:.1f}" for e in errors)
-                  + f" | {errors.mean():.1f} | {errors.mean() / (reference * 1e4):.3f} | "
-                  + " | ".join(f"{r:.2f}" for r in ratios) + f" | {sam(estimate, truth):.3f} |")
 
 
 def mirrored(scene, copies: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -131,17 +107,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data", default=None)
     parser.add_argument("--skip-full-speed", action="store_true", help="skip the slow CPU timing of the full size")
-    parser.add_argument("--only", choices=("accuracy", "seams", "speed"), default=None, help="run one section")
+    parser.add_argument("--only", choices=("seams", "speed"), default=None, help="run one section")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     root = data_root() if args.data is None else Path(args.data)
-    held_out, training_crop = load_scene(root / HELD_OUT_SCENE), load_scene(root / TRAINING_SCENES[0])
-    if args.only in (None, "accuracy"):
-        accuracy(held_out)
     if args.only in (None, "seams"):
-        seams(held_out)
+        seams(*load_scenes(root, ("T49JGM",)))
     if args.only in (None, "speed"):
-        speed(training_crop, args.skip_full_speed)
+        speed(*load_scenes(root, ("T33UUB",)), args.skip_full_speed)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _PUBLIC = {
-    "open_product": "s2mask.io.safe",
+    "open_product": "s2mask.io.formats",
     "run": "s2mask.pipeline",
     "ProcessingParameters": "s2mask.params",
     "run_batch": "s2mask.batch",

@@ -13,7 +13,9 @@ imported.)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -21,21 +23,36 @@ from .bands import LEVELS, band_index
 from .choice import select_masker
 from .errors import MissingBandError, ParameterError
 from .grid import Grid
-from .masking import BLOCK_ANGLES, Masker, TileGeometry
+from .masking import BLOCK_ANGLES, MAX_ZENITH, Masker, TileGeometry, checked_masker
 from .params import ProcessingParameters
 from .stream import ArraySource, Reading, TileLayers, stream_blocks
 
 #: Reflectance above this cannot be reflectance: such input is probably digital numbers.
 MAX_REFLECTANCE = 20.0
+#: Nor below this: BOA reflectance of dark water can be slightly negative and the PB 04.00 offset reaches
+#: -0.1, but -5 is digital numbers with an offset, or a wrong scale.
+MIN_REFLECTANCE = -1.0
+
+
+def _real_array(value: Any, name: str) -> np.ndarray:
+    """``value`` as a float32 array, refusing what is no number (strings, objects, complex, booleans)."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "iuf":
+        what = "true/false values (a mask is no reflectance)" if array.dtype.kind == "b" else f"{array.dtype} values"
+        raise ParameterError(f"{name} holds {what}: expected real numbers", parameters=(name,))
+    return array.astype(np.float32)
 
 
 def _checked_bands(bands: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    if not isinstance(bands, Mapping):
+        raise ParameterError(f"bands must map band names to arrays, like {{'B2': array, ...}}; got "
+                             f"{type(bands).__name__}", parameters=("bands",))
     if not bands:
         raise MissingBandError("classify() got no bands; pass a mapping like {'B2': array, ...}")
     checked = {}
     for name, array in bands.items():
         band_index(name)
-        values = np.asarray(array, dtype=np.float32)
+        values = _real_array(array, f"band {name}")
         if values.ndim != 2:
             raise ParameterError(f"band {name} must be a 2-D array (rows, cols), got shape {values.shape}")
         checked[name] = values
@@ -47,11 +64,36 @@ def _checked_bands(bands: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         if finite.size and float(finite.max()) > MAX_REFLECTANCE:
             raise ParameterError(f"band {name} reaches {float(finite.max()):g}: classify() expects reflectance "
                                  "(DN / 10000), not digital numbers")
+        if finite.size and float(finite.min()) < MIN_REFLECTANCE:
+            raise ParameterError(f"band {name} reaches {float(finite.min()):g}: classify() expects reflectance "
+                                 f"(DN / 10000, {MIN_REFLECTANCE:g} at the lowest), not digital numbers")
     return checked
 
 
-def _per_pixel(value: np.ndarray | float | None, shape: tuple[int, int], default: float) -> np.ndarray:
-    return np.broadcast_to(np.asarray(default if value is None else value, dtype=np.float32), shape)
+def _per_pixel(value: np.ndarray | float | None, shape: tuple[int, int], default: float, name: str,
+               zenith: bool = False) -> np.ndarray:
+    """An angle (degrees) for every pixel: a number, or an array of the bands' ``shape``."""
+    values = _real_array(default if value is None else value, name)
+    if values.ndim and values.shape != shape:
+        raise ParameterError(f"{name} must be a number or an array of the bands' shape {shape}, got shape "
+                             f"{values.shape}", parameters=(name,))
+    if not np.isfinite(values).all():
+        raise ParameterError(f"{name} must be finite degrees, got NaN or infinity", parameters=(name,))
+    if zenith and (values.min() < 0 or values.max() > MAX_ZENITH):
+        raise ParameterError(f"{name} must lie in 0..{MAX_ZENITH:g} degrees, got {float(values.min()):g}.."
+                             f"{float(values.max()):g}", parameters=(name,))
+    return np.broadcast_to(values, shape)
+
+
+def _resolution(value: Any) -> float:
+    try:
+        resolution = float(value)
+    except (TypeError, ValueError):
+        resolution = math.nan
+    if not math.isfinite(resolution) or resolution <= 0:
+        raise ParameterError(f"resolution must be the pixel size in metres, above 0; got {value!r}",
+                             parameters=("resolution",))
+    return resolution
 
 
 def classify(bands: Mapping[str, np.ndarray], level: str = "L1C", model: str | None = None, *,
@@ -81,12 +123,20 @@ def classify(bands: Mapping[str, np.ndarray], level: str = "L1C", model: str | N
         raise ParameterError(f"level must be {' or '.join(repr(name) for name in LEVELS)}, got {level!r}")
     ProcessingParameters.from_mapping({"device": device, "threads": threads, "precision": precision,
                                        "block_size": block_size})
-    masker = masker or select_masker(model or "cnn", level=level, bands=tuple(checked), device=device,
-                                     threads=threads, precision=precision)
+    resolution = _resolution(resolution)
     shape = next(iter(checked.values())).shape
-    angles = {"sun_zenith": _per_pixel(sun_zenith, shape, 40.0), "sun_azimuth": _per_pixel(sun_azimuth, shape, 150.0),
-              "view_zenith": _per_pixel(view_zenith, shape, 0.0), "view_azimuth": _per_pixel(view_azimuth, shape, 0.0)}
-    grid = Grid("", 0.0, 0.0, float(resolution), shape[1], shape[0])
+    angles = {"sun_zenith": _per_pixel(sun_zenith, shape, 40.0, "sun_zenith", zenith=True),
+              "sun_azimuth": _per_pixel(sun_azimuth, shape, 150.0, "sun_azimuth"),
+              "view_zenith": _per_pixel(view_zenith, shape, 0.0, "view_zenith", zenith=True),
+              "view_azimuth": _per_pixel(view_azimuth, shape, 0.0, "view_azimuth")}
+    if elevation is not None:
+        elevation = _real_array(elevation, "elevation")
+        if elevation.shape != shape:
+            raise ParameterError(f"elevation must be an array of the bands' shape {shape}, got shape "
+                                 f"{elevation.shape}", parameters=("elevation",))
+    masker = checked_masker(masker) if masker is not None else select_masker(
+        model or "cnn", level=level, bands=tuple(checked), device=device, threads=threads, precision=precision)
+    grid = Grid("", 0.0, 0.0, resolution, shape[1], shape[0])
     layers = TileLayers(grid, masker, probabilities, ndvi=False, percent=False)
 
     def geometry() -> TileGeometry | None:

@@ -36,7 +36,15 @@ class NoValidDataError(S2MaskError, ValueError):
 
 
 class ParameterError(S2MaskError, ValueError):
-    """A processing parameter has a value outside its allowed set."""
+    """A processing parameter has a value outside its allowed set.
+
+    ``parameters`` names the Python parameters the message mentions (``block_size``), so that the command
+    line can say ``--block-size`` instead.
+    """
+
+    def __init__(self, message: str, path: str | Path | None = None, *, parameters: tuple[str, ...] = ()):
+        super().__init__(message, path)
+        self.parameters = parameters
 
 
 class OutputError(S2MaskError, OSError):

@@ -16,7 +16,7 @@ import numpy as np
 
 from .angles import mean_angle
 from .classes import N_CLASSES
-from .errors import MissingBandError, ModelError
+from .errors import MissingBandError, ModelError, ParameterError
 
 #: The per-pixel angles (degrees) a block can come with.
 BLOCK_ANGLES: tuple[str, ...] = ("sun_zenith", "sun_azimuth", "view_zenith", "view_azimuth")
@@ -49,6 +49,11 @@ class BlockPrediction:
     probabilities: np.ndarray | None
     classes: np.ndarray | None = None
     layers: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+#: The largest zenith angle s2mask takes (degrees): with the sun lower, cloud shadows would stretch over
+#: hundreds of kilometres (the shadow search at 89.99 degrees asked for terabytes).
+MAX_ZENITH = 89.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,15 @@ def decode(prediction: BlockPrediction, valid: np.ndarray) -> np.ndarray:
         classes = np.argmax(prediction.probabilities, axis=0).astype(np.uint8)
     classes = np.where(valid, classes, 0).astype(np.uint8)
     return classes
+
+
+def checked_masker(masker: object) -> Masker:
+    """``masker`` when it has what :class:`Masker` asks for, else a :class:`ParameterError` naming what lacks."""
+    missing = [name for name in ("model_id", "bands", "halo", "tile_layers", "predict") if not hasattr(masker, name)]
+    if missing:
+        raise ParameterError(f"masker must follow s2mask.masking.Masker; a {type(masker).__name__} lacks "
+                             f"{', '.join(missing)}", parameters=("masker",))
+    return masker
 
 
 def require_bands(needed: tuple[str, ...], available: Collection[str], who: str) -> None:

@@ -41,7 +41,7 @@ class ProcessingParameters:
         "Sharpen the 20 m and 60 m bands to 10 m with DSen2 before masking (needs resolution 10).",
         "DSen2 super-resolution"))
     superres_variant: str = field(default="light", metadata=_spec(
-        "DSen2 network size: 'light' for CPUs, 'full' (the published size) for GPUs.",
+        "DSen2 network size: 'light' for CPUs, 'full' (published depth, 48 features) for GPUs.",
         "Super-resolution network", choices=("light", "full")))
     model: str = field(default="auto", metadata=_spec(
         "Masking model: 'auto' picks the shipped CNN that fits the level and the bands present; "
@@ -83,24 +83,22 @@ class ProcessingParameters:
         for item in fields(self):
             spec = item.metadata
             value = getattr(self, item.name)
-            values = value if spec["many"] else (value,)
             if spec["many"] and not isinstance(value, tuple):
-                raise ParameterError(f"{item.name} must be a tuple of names, got {value!r}")
-            for single in values:
-                expected = bool if item.type in ("bool", bool) else None
-                if expected is bool and not isinstance(single, bool):
-                    raise ParameterError(f"{item.name} must be true or false, got {single!r}")
-                if spec["choices"] is not None and single not in spec["choices"]:
-                    allowed = ", ".join(str(c) for c in spec["choices"])
-                    raise ParameterError(f"{item.name} must be one of {allowed}; got {single!r}")
-                if spec["minimum"] is not None and not spec["minimum"] <= single <= spec["maximum"]:
-                    raise ParameterError(
-                        f"{item.name} must lie in {spec['minimum']}..{spec['maximum']}; got {single!r}")
+                raise ParameterError(f"{item.name} must be a tuple of names, got {value!r}", parameters=(item.name,))
+            if _is_int_field(item):
+                # A whole number stored as a float (512.0, from JSON or SNAP) is that number; 512.7 is refused.
+                value = whole_number(item.name, value)
+                object.__setattr__(self, item.name, value)
+            for single in value if spec["many"] else (value,):
+                _check_value(item, single)
         if self.super_resolution and self.resolution != 10:
             raise ParameterError("super_resolution sharpens bands to 10 m: it needs resolution=10, "
-                                 f"got resolution={self.resolution}")
+                                 f"got resolution={self.resolution}", parameters=("super_resolution", "resolution"))
+        if not self.outputs:
+            raise ParameterError(f"outputs names no output; give one or more of {', '.join(OUTPUT_KINDS)}",
+                                 parameters=("outputs",))
         if len(set(self.outputs)) != len(self.outputs):
-            raise ParameterError(f"outputs lists a kind twice: {', '.join(self.outputs)}")
+            raise ParameterError(f"outputs lists a kind twice: {', '.join(self.outputs)}", parameters=("outputs",))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (tuples become lists)."""
@@ -114,9 +112,34 @@ class ProcessingParameters:
         known = {item.name: item for item in fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
-            raise ParameterError(f"unknown parameter(s): {', '.join(unknown)}; known: {', '.join(known)}")
+            raise ParameterError(f"unknown parameter(s): {', '.join(unknown)}; known: {', '.join(known)}",
+                                 parameters=tuple(unknown))
         parsed = {name: parse_value(known[name], value) for name, value in values.items()}
         return replace(base, **parsed) if base is not None else cls(**parsed)
+
+
+def _is_int_field(item: Any) -> bool:
+    return item.type in ("int", int)
+
+
+def whole_number(name: str, value: Any) -> int:
+    """``value`` as an int when it is a whole number (``512`` or ``512.0``); a :class:`ParameterError`
+    naming ``name`` otherwise (``512.7``, ``"512"``, ``True``, NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
+        raise ParameterError(f"{name} must be a whole number, got {value!r}", parameters=(name,))
+    return int(value)
+
+
+def _check_value(item: Any, single: Any) -> None:
+    spec = item.metadata
+    if item.type in ("bool", bool) and not isinstance(single, bool):
+        raise ParameterError(f"{item.name} must be true or false, got {single!r}", parameters=(item.name,))
+    if spec["choices"] is not None and single not in spec["choices"]:
+        allowed = ", ".join(str(c) for c in spec["choices"])
+        raise ParameterError(f"{item.name} must be one of {allowed}; got {single!r}", parameters=(item.name,))
+    if spec["minimum"] is not None and not spec["minimum"] <= single <= spec["maximum"]:
+        raise ParameterError(f"{item.name} must lie in {spec['minimum']}..{spec['maximum']}; got {single!r}",
+                             parameters=(item.name,))
 
 
 def parse_value(item: Any, value: Any) -> Any:
@@ -130,13 +153,13 @@ def parse_value(item: Any, value: Any) -> Any:
                 return value.strip().lower() in ("true", "1", "yes")
             return value
         if kind == "int":
-            return int(value) if not isinstance(value, bool) else value
+            return int(value) if isinstance(value, str) else value
         if kind.startswith("tuple"):
             items = value.split(",") if isinstance(value, str) else list(value)
             return tuple(str(v).strip() for v in items if str(v).strip())
         return str(value)
     except (TypeError, ValueError):
-        raise ParameterError(f"{item.name} cannot take the value {value!r}") from None
+        raise ParameterError(f"{item.name} cannot take the value {value!r}", parameters=(item.name,)) from None
 
 
 def parameter_fields() -> tuple:

@@ -17,12 +17,15 @@ import numpy as np
 
 from .choice import select_masker
 from .cores import available_cores
-from .errors import NoValidDataError
+from .errors import NoValidDataError, ParameterError
 from .grid import Grid, Window, iter_blocks
-from .io.raster import cache_mb, gdal_config
-from .io.safe import Product, open_product
+from .io.atomic import as_folder
+from .io.formats import open_product
+from .io.raster import gdal_config
+from .io.record import write_record
+from .io.safe import Product
 from .io.writers import DEFAULT_PROBABILITY_CLASSES, OutputOptions, RunInfo, RunOutputs
-from .masking import Masker, TileGeometry, require_bands
+from .masking import Masker, TileGeometry, checked_masker, require_bands
 from .params import ProcessingParameters
 from .stream import Progress, Reading, TileLayers, Timings, read_bands, stream_blocks
 
@@ -58,7 +61,8 @@ def run_details(product: Product, masker: Masker) -> dict[str, Any]:
     """What the report says about the input and the model beyond the class statistics."""
     sun_zenith, sun_azimuth = product.mean_sun_angles
     return {
-        "product": {"id": product.product_id, "level": product.level, "processing_baseline": product.baseline,
+        "product": {"id": product.product_id, "format": product.format, "level": product.level,
+                    "processing_baseline": product.baseline,
                     "spacecraft": product.spacecraft, "sensing_time": product.sensing_time.isoformat(),
                     "tile": product.tile_id, "esa_cloud_cover_percent": product.cloud_cover,
                     "sun_zenith_mean_deg": sun_zenith, "sun_azimuth_mean_deg": sun_azimuth},
@@ -70,22 +74,28 @@ def run_details(product: Product, masker: Masker) -> dict[str, Any]:
 
 
 def run(product: str | Path | Product, output_dir: str | Path = ".", params: ProcessingParameters | None = None,
-        *, progress: Progress | None = None, masker: Masker | None = None, **overrides: Any) -> RunResult:
+        *, progress: Progress | None = None, masker: Masker | None = None, verify: bool = False,
+        **overrides: Any) -> RunResult:
     """Mask a SAFE product and write the outputs chosen in ``params`` into ``output_dir``.
 
     ``params`` (or keyword overrides of :class:`ProcessingParameters` fields) select resolution, model,
     outputs and performance settings; ``masker`` replaces the model by your own (see
-    :class:`~s2mask.masking.Masker`). Returns the output paths by kind and the report. Any failure leaves
-    no output of this run behind and raises an :class:`~s2mask.errors.S2MaskError`.
+    :class:`~s2mask.masking.Masker`); ``verify`` checks the product's files against its ``manifest.safe``
+    first. Returns the output paths by kind and the report. The outputs replace those of an earlier run
+    of the product in ``output_dir``, and a completion record (:mod:`s2mask.io.record`) is written last.
+    Any failure leaves no output of this run behind and raises an :class:`~s2mask.errors.S2MaskError`.
     """
-    params = ProcessingParameters.from_mapping(overrides, base=params)
+    params = run_parameters(params, overrides)
+    output_dir = as_folder(output_dir)
     timings = Timings()
     started = time.perf_counter()
     if not isinstance(product, Product):
-        product = open_product(product, use_jp2_levels=not params.exact_downsampling)
+        product = open_product(product, use_jp2_levels=not params.exact_downsampling, verify=verify)
+    elif verify:
+        product.verify()
     grid = product.grid(params.resolution)
-    with gdal_config(params.threads or None, cache_mb(params.resolution)):
-        masker = masker or select_masker_warming_up(product, grid, params)
+    with gdal_config(params.threads or None, product.read_cache_mb(params.resolution)):
+        masker = checked_masker(masker) if masker is not None else select_masker_warming_up(product, grid, params)
         require_bands(masker.bands, product.bands, f"model {masker.model_id}")
         options = output_options(params)
         info = RunInfo(product.product_id, product.level, masker.model_id, params.to_dict(),
@@ -93,7 +103,29 @@ def run(product: str | Path | Product, output_dir: str | Path = ".", params: Pro
         with RunOutputs(output_dir, grid, info, options) as outputs:
             timings.add("open", started)
             report = _stream_and_write(product, masker, grid, params, outputs, timings, progress)
-    return RunResult(outputs.paths, report)
+        record = write_record(output_dir, product, outputs.paths.values(), model=masker.model_id,
+                              parameters=params.to_dict())
+    return RunResult({**outputs.paths, "record": record}, report)
+
+
+def run_parameters(params: ProcessingParameters | None, overrides: dict[str, Any]) -> ProcessingParameters:
+    """``params`` with keyword ``overrides``, every name and value checked (:class:`ParameterError`)."""
+    if params is not None and not isinstance(params, ProcessingParameters):
+        raise ParameterError(f"params must be a ProcessingParameters, got {type(params).__name__}: pass single "
+                             "parameters as keyword arguments", parameters=("params",))
+    return ProcessingParameters.from_mapping(overrides, base=params)
+
+
+def no_valid_pixel(product: Product, bands: tuple[str, ...]) -> str:
+    """Why a run found no pixel to classify: the bands with no valid pixel (read again, at 60 m: a rare
+    failure's cost), or that the valid pixels of the bands never meet."""
+    empty = [band for band in bands if not np.isfinite(product.read(band, 60)).any()]
+    if not empty or len(empty) == len(bands):
+        return ("the product holds no valid pixel (every band is no data on the whole tile)" if empty else
+                "no pixel is valid in every band the model reads (their valid areas do not meet)")
+    return (f"band{'s' if len(empty) > 1 else ''} {', '.join(empty)} {'hold' if len(empty) > 1 else 'holds'} no "
+            "valid pixel (no data, saturated or outside the detector footprint everywhere), and a pixel is "
+            f"classified only where every band the model reads ({', '.join(bands)}) is valid")
 
 
 def band_workers(params: ProcessingParameters) -> int:
@@ -135,8 +167,7 @@ def _stream_and_write(product: Product, masker: Masker, grid: Grid, params: Proc
                             on_block=add_to_quicklook, progress=progress, timings=timings, prefetch=True,
                             band_workers=band_workers(params))
     if not layers.classes.any():
-        raise NoValidDataError("the product holds no valid pixel (every band is no data on the whole tile)",
-                               product.location.display_name)
+        raise NoValidDataError(no_valid_pixel(product, masker.bands), product.location.display_name)
     clock = time.perf_counter()
     for block in iter_blocks(grid, params.block_size):
         window = block.core

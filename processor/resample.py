@@ -43,8 +43,16 @@ def downsample_mean(array: np.ndarray, factor: int) -> np.ndarray:
     *lead, height, width = array.shape
     if height % factor or width % factor:
         raise ValueError(f"shape {height}x{width} is not a multiple of {factor}")
-    blocks = np.asarray(array, dtype=np.float32).reshape(*lead, height // factor, factor, width // factor, factor)
-    return blocks.mean(axis=(-3, -1), dtype=np.float64).astype(np.float32)
+    values = np.asarray(array, dtype=np.float32)
+    # factor**2 strided sums in float64 (exact for float32 inputs of any sensible range, so the result is
+    # the correctly rounded mean, as numpy's mean over the reshaped blocks gives it) at a third to a fifth
+    # of its time: with cheap-to-decode inputs (Zarr, COG) that mean was as costly as the decode itself.
+    total = np.zeros((*lead, height // factor, width // factor), dtype=np.float64)
+    for row in range(factor):
+        for col in range(factor):
+            total += values[..., row::factor, col::factor]
+    total /= factor * factor
+    return total.astype(np.float32)
 
 
 def upsample_margin(method: str) -> int:

@@ -43,3 +43,38 @@ def product_factory(tmp_path_factory):
         return cache[key]
 
     return make
+
+
+
+def _cached_writer(tmp_path_factory, name: str, write):
+    """``make(*key)``: ``write(folder, *key)`` once per key into a session folder, then its cached result."""
+    cache: dict[tuple, Path] = {}
+    root = tmp_path_factory.mktemp(name)
+
+    def make(*key: str) -> Path:
+        if key not in cache:
+            cache[key] = write(root / "_".join(key), *key)
+        return cache[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def eopf_factory(tmp_path_factory):
+    """``make(level="L1C", baseline="05.11", zipped="")``: a cached synthetic EOPF Zarr product of
+    ``small_scene()`` (``zipped="zip"`` for its zip file)."""
+    from s2mask.sim.eopf import write_eopf
+
+    make = _cached_writer(tmp_path_factory, "eopf", lambda folder, level, baseline, zipped: write_eopf(
+        small_scene(), folder, level=level, baseline=baseline, zipped=bool(zipped)))
+    return lambda level="L1C", baseline="05.11", zipped=False: make(level, baseline, "zip" if zipped else "")
+
+
+@pytest.fixture(scope="session")
+def stac_factory(tmp_path_factory):
+    """``make(style, level="L2A", baseline="05.09")``: the item JSON of a cached synthetic STAC product."""
+    from s2mask.sim.stac import write_stac
+
+    make = _cached_writer(tmp_path_factory, "stac", lambda folder, style, level, baseline: write_stac(
+        small_scene(), folder, style=style, level=level, baseline=baseline))
+    return lambda style, level="L2A", baseline="05.09": make(style, level, baseline)

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 
 from s2mask.errors import OutputError, ProductFormatError
-from s2mask.io.atomic import OutputStage, check_output_folder, final_path, output_errors
+from s2mask.io.atomic import (
+    OWNER,
+    STAGING_MARK,
+    OutputStage,
+    check_output_folder,
+    final_path,
+    output_errors,
+    remove_stale_staging,
+)
+from s2mask.io.ownership import OwnerLock
 
 
 def listing(folder):
@@ -129,3 +142,101 @@ def test_folder_where_files_cannot_be_created_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "mkdtemp", refuse)
     with pytest.raises(OutputError, match="cannot create files in the output folder: Permission denied"):
         OutputStage(tmp_path, "P").__enter__()
+
+
+HOLD_LOCK = """
+import sys, time
+from s2mask.io.ownership import OwnerLock
+lock = OwnerLock.acquire(sys.argv[1], wait=False)
+print("held" if lock else "refused", flush=True)
+time.sleep(60)
+"""
+
+
+def hold_lock_elsewhere(path):
+    """Another process that holds the lock file ``path`` until it is killed."""
+    process = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path)], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "held"
+    return process
+
+
+def test_stale_staging_of_a_dead_run_goes_and_of_a_live_run_stays(tmp_path):
+    live, dead = (tmp_path / f".P{STAGING_MARK}{name}" for name in ("live", "dead"))
+    for folder in (live, dead):
+        folder.mkdir()
+        (folder / "P_s2mask.tif").write_text("partial")
+    (tmp_path / f".Q{STAGING_MARK}other").mkdir()  # another product's: not ours to judge
+    keeper = hold_lock_elsewhere(live / OWNER)
+    killed = hold_lock_elsewhere(dead / OWNER)
+    try:
+        killed.kill()
+        killed.wait()
+        with OutputStage(tmp_path, "P") as stage:
+            stage.path("P_s2mask.tif").write_text("new")
+            assert stage.removed_stale == 1
+            assert live.is_dir() and not dead.exists()
+    finally:
+        keeper.kill()
+        keeper.wait()
+    assert remove_stale_staging(tmp_path) == 2  # the live one's owner is gone now, and Q's never had one
+    assert listing(tmp_path) == ["P_s2mask.tif"]
+
+
+def test_a_staging_folder_taken_for_stale_before_its_lock_is_replaced(tmp_path, monkeypatch):
+    acquire = OwnerLock.acquire
+    calls = []
+
+    def cleaned_first(path, *, wait):
+        calls.append(path)
+        if len(calls) == 1:  # another run's clean-up got there between mkdtemp and the lock
+            shutil.rmtree(Path(path).parent)
+        return acquire(path, wait=wait)
+
+    monkeypatch.setattr(OwnerLock, "acquire", cleaned_first)
+    with OutputStage(tmp_path, "P") as stage:
+        stage.path("P_s2mask.tif").write_text("x")
+        assert stage.staging.is_dir() and len(calls) == 2
+    assert listing(tmp_path) == ["P_s2mask.tif"]
+
+
+def test_a_failed_run_removes_the_folders_it_created_and_only_those(tmp_path):
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(RuntimeError):
+        with OutputStage(tmp_path / "kept" / "new" / "deeper", "P") as stage:
+            stage.path("P_s2mask.tif").write_text("half")
+            raise RuntimeError("boom")
+    assert listing(tmp_path) == ["kept"] and listing(tmp_path / "kept") == []
+
+
+def test_a_lock_file_is_held_by_one_owner_and_goes_with_it(tmp_path):
+    path = tmp_path / "lock"
+    first = OwnerLock.acquire(path, wait=False)
+    assert first is not None and OwnerLock.acquire(path, wait=False) is None
+    assert "pid" in path.read_text()
+    first.release()
+    assert not path.exists()
+    second = OwnerLock.acquire(path, wait=False)
+    assert second is not None
+    second.release()
+
+
+def test_gdal_warnings_of_a_failed_write_are_dropped_and_kept_otherwise(tmp_path, capfd):
+    from osgeo import gdal
+
+    with output_errors(tmp_path / "P_s2mask.tif"):
+        gdal.Error(gdal.CE_Warning, 1, "kept after success")
+    with pytest.raises(OutputError), output_errors(tmp_path / "P_s2mask.tif"):
+        gdal.Error(gdal.CE_Warning, 1, "an echo of the failure")
+        raise RuntimeError("Write error")
+    err = capfd.readouterr().err
+    assert "kept after success" in err and "echo" not in err
+
+
+def test_an_interrupt_while_the_staging_folder_is_made_leaves_nothing(tmp_path, monkeypatch):
+    def interrupted(path, *, wait):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(OwnerLock, "acquire", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        OutputStage(tmp_path / "new", "P").__enter__()
+    assert listing(tmp_path) == []

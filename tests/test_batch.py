@@ -106,7 +106,7 @@ def test_summary_files_list_every_product(first_batch, products):
     assert [row["status"] for row in rows] == ["done", "done", "done", "failed"]
     assert rows[-1]["error"] == result.outcomes[-1].error
     summary = json.loads((output / "batch_summary.json").read_text())
-    assert summary["counts"] == {"done": 3, "skipped": 0, "failed": 1} == result.counts
+    assert summary["counts"] == {"done": 3, "skipped": 0, "failed": 1, "duplicate": 0} == result.counts
     assert summary["parameters"]["model"] == "physics" and len(summary["products"]) == 4
 
 
@@ -125,21 +125,29 @@ def test_a_second_run_skips_what_is_complete_and_force_redoes_it(first_batch, pr
 
 def test_complete_means_same_parameters_and_every_listed_output(first_batch, products):
     output, _ = first_batch
+    from s2mask.io.safe import open_product
     from s2mask.params import ProcessingParameters
 
-    product_id = products[0][0].stem
+    product = open_product(products[0][0])
     params = ProcessingParameters(**PHYSICS)
-    assert completed_report(output, product_id, params) is not None
-    assert completed_report(output, product_id, ProcessingParameters(threads=2, block_size=256, **PHYSICS))
-    assert completed_report(output, product_id, ProcessingParameters(resolution=60, **PHYSICS)) is None
-    assert completed_report(output, product_id, ProcessingParameters(model="auto")) is None
-    quicklook = output / f"{product_id}_s2mask_quicklook.png"
+    assert completed_report(output, product, params) is not None
+    assert completed_report(output, product, ProcessingParameters(threads=2, block_size=256, **PHYSICS))
+    assert completed_report(output, product, ProcessingParameters(resolution=60, **PHYSICS)) is None
+    assert completed_report(output, product, ProcessingParameters(model="auto")) is None
+    quicklook = output / f"{product.product_id}_s2mask_quicklook.png"
     saved = quicklook.read_bytes()
+    for damage in (b"", saved[:-1] + bytes([saved[-1] ^ 1])):
+        quicklook.write_bytes(damage)
+        try:
+            assert completed_report(output, product, params) is None
+        finally:
+            quicklook.write_bytes(saved)
     quicklook.unlink()
     try:
-        assert completed_report(output, product_id, params) is None
+        assert completed_report(output, product, params) is None
     finally:
         quicklook.write_bytes(saved)
+    assert completed_report(output, product, params) is not None
 
 
 class FlakyMasker(PhysicsMasker):
@@ -181,8 +189,8 @@ def test_one_product_named_twice_is_processed_once(products, client, tmp_path):
     product = products[0][1]
     result = run_batch([product, product / "MTD_MSIL1C.xml", tmp_path / "missing.SAFE"], tmp_path / "out",
                        client=client, **PHYSICS)
-    assert [o.status for o in result.outcomes] == ["done", "failed", "failed"]
-    assert "the same product as" in result.outcomes[1].error
+    assert [o.status for o in result.outcomes] == ["done", "duplicate", "failed"]
+    assert "named twice" in result.outcomes[1].error
     assert "no such file or folder" in result.outcomes[2].error
 
 
@@ -205,7 +213,7 @@ def test_the_cli_uses_a_running_cluster_and_fails_when_a_product_fails(products,
     assert status == 1
     assert "1 product(s) failed" in capsys.readouterr().err
     summary = json.loads((tmp_path / "out" / "batch_summary.json").read_text())
-    assert summary["counts"] == {"done": 1, "skipped": 0, "failed": 1}
+    assert summary["counts"] == {"done": 1, "skipped": 0, "failed": 1, "duplicate": 0}
     assert summary["cluster"]["scheduler"] == client.scheduler.address
 
 

@@ -88,3 +88,17 @@ def test_memory_per_worker_grows_with_pixels_and_layers():
 
 def test_threads_of_a_product_on_a_shared_host():
     assert [threads_per_product(16, slots) for slots in (1, 4, 16, 32, 0)] == [16, 4, 1, 1, 16]
+
+
+def test_eopf_stores_and_stac_items_are_products(archive):
+    (archive / "D.zarr").mkdir()
+    (archive / "D.zarr" / ".zmetadata").write_text("{}")
+    (archive / "E.zarr.zip").write_bytes(b"a zipped store")
+    items = archive / "items"
+    items.mkdir()
+    (items / "S2B_T31TCJ_20240305T104819_L2A.json").write_text("{}")
+    (items / "unrelated.json").write_text("{}")
+    assert names(expand_inputs([archive])) == ["A.SAFE", "B.SAFE", "C.SAFE.zip", "D.zarr", "E.zarr.zip"]
+    assert names(expand_inputs([items / "S2B_T31TCJ_20240305T104819_L2A.json"])) == [
+        "S2B_T31TCJ_20240305T104819_L2A.json"]
+    assert [product_name(p) for p in ("X.zarr", "X.zarr.zip", "items/X.json")] == ["X", "X", "X"]

@@ -28,6 +28,11 @@ def reports(folder):
     return sorted(folder.glob("*_s2mask_report.json"))
 
 
+def records(folder):
+    """The completion records: a product is finished once its record is written, the last of its files."""
+    return sorted(folder.glob("*_s2mask_record.json"))
+
+
 @pytest.mark.slow
 def test_a_killed_batch_completes_on_the_next_run(tmp_path):
     products = make_products(tmp_path / "products", PRODUCTS, 480)
@@ -36,11 +41,11 @@ def test_a_killed_batch_completes_on_the_next_run(tmp_path):
     process = subprocess.Popen(batch_command(products, output), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 180
-    while not reports(output) and process.poll() is None and time.monotonic() < deadline:
+    while not records(output) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    finished = {path.name.removesuffix("_s2mask_report.json") for path in reports(output)}
+    finished = {path.name.removesuffix("_s2mask_record.json") for path in records(output)}
     assert 1 <= len(finished) < PRODUCTS, "the kill must come after the first product and before the last"
     assert not (output / "batch_summary.json").exists()
 
@@ -51,11 +56,12 @@ def test_a_killed_batch_completes_on_the_next_run(tmp_path):
     assert {name for name, status in statuses.items() if status == "skipped"} == finished
     assert {name for name, status in statuses.items() if status == "done"} == {p.stem for p in products} - finished
 
-    hidden = [p.name for p in output.iterdir() if p.name.startswith(".") and p.name != ".s2mask-batch.lock"]
-    assert hidden == [], "staging folders of the killed run must be gone"
+    hidden = [p.name for p in output.iterdir() if p.name.startswith(".")]
+    assert hidden == [], "staging folders of the killed run and the lock file must be gone"
     listed = {"batch_summary.csv", "batch_summary.json", "logs"}
     for report_path in reports(output):
         listed |= set(json.loads(report_path.read_text())["outputs"].values())
         listed |= {name + ".aux.xml" for name in listed if name.endswith(".tif")}
+        listed.add(report_path.name.replace("_report.json", "_record.json"))
     assert {p.name for p in output.iterdir() if not p.name.startswith(".")} == listed, "no file outside a product"
     assert len(reports(output)) == PRODUCTS

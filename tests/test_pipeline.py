@@ -53,7 +53,7 @@ def test_every_output_is_written_and_consistent(product, tmp_path):
     result = run(product, tmp_path, masker=NeighbourhoodMasker(), block_size=128,
                  outputs=("cog", "probabilities", "scl", "quicklook", "report"))
     assert set(result.outputs) == {"classes", "probabilities", "scl", "quicklook", "report", "classes_style",
-                                   "probabilities_style", "scl_style", "stac"}
+                                   "probabilities_style", "scl_style", "stac", "record"}
     classes, dataset = read_raster(result.outputs["classes"])
     assert dataset.GetRasterBand(1).GetColorTable() is not None
     assert dataset.GetGeoTransform() == (300000.0, 20.0, 0.0, 4900020.0, 0.0, -20.0)

@@ -10,7 +10,8 @@ from s2mask.grid import Window, iter_blocks
 from s2mask.io.safe import dn_to_reflectance, open_product
 from s2mask.masking import BLOCK_ANGLES
 from s2mask.resample import downsample_mean
-from s2mask.sim.safe import to_dn, write_jp2
+from s2mask.sim.product import to_dn
+from s2mask.sim.safe import write_jp2
 
 from helpers import small_scene
 

@@ -38,13 +38,14 @@ def _scene(size: int = 72, seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.nd
     return fine[:4], degrade(fine[4:10], 2), degrade(fine[10:13], 6)
 
 
-def test_published_size_and_light_variant():
+def test_published_size_and_our_variants():
+    published = DSen2(10, 6, width=128, depth=6)
+    assert sum(p.numel() for p in published.parameters()) == 1_789_574  # DSen2: "1.79 M parameters"
     full = build_network("20m", "full")
-    assert sum(p.numel() for p in full.parameters()) == 1_789_574  # DSen2: "1.79 M parameters"
-    assert full.receptive_radius == 14
+    assert (full.width, full.depth, full.receptive_radius) == (48, 6, 14)
+    assert sum(p.numel() for p in full.parameters()) == 256_374
     light = build_network("60m", "light")
     assert (light.in_bands, light.out_bands, light.width, light.depth) == (12, 2, 32, 4)
-    assert VARIANTS["full"] == {"width": 128, "depth": 6}
 
 
 def test_fresh_network_is_the_global_residual_and_corrections_add_to_it():
@@ -158,3 +159,32 @@ def test_weights_names():
     assert weights_name("60m", "light") == "dsen2_60m_light"
     with pytest.raises(ParameterError, match="variant"):
         weights_name("20m", "huge")
+
+
+def test_spectral_anchor_keeps_brightness_and_blends_directions():
+    from s2mask.superres.inference import spectrally_anchored
+    rng = torch.Generator().manual_seed(0)
+    estimate, anchor = torch.rand(6, 5, 7, generator=rng) + 0.1, torch.rand(6, 5, 7, generator=rng) + 0.1
+    def unit(x):
+        return x / x.norm(dim=0, keepdim=True)
+    assert torch.allclose(spectrally_anchored(estimate, anchor, 1.0), estimate, atol=1e-6)
+    anchored = spectrally_anchored(estimate, anchor, 0.0)
+    assert torch.allclose(anchored.norm(dim=0), estimate.norm(dim=0), atol=1e-6)
+    assert torch.allclose(unit(anchored), unit(anchor), atol=1e-6)
+    halfway = unit(spectrally_anchored(estimate, anchor, 0.5))
+    assert torch.allclose(halfway, unit(unit(estimate) + unit(anchor)), atol=1e-6)
+
+
+def test_20m_spectra_are_anchored_to_bicubic_and_60m_spectra_are_the_network_s():
+    from s2mask.superres.inference import network_stack, spectrally_anchored
+    models = {"20m": _randomised("20m", "light"), "60m": _randomised("60m", "light")}
+    bands10, bands20, bands60 = _scene(36)
+    out = superresolve_with(models, bands10, bands20, bands60, device="cpu")
+    with torch.no_grad():
+        raw = {name: apply_tiled(models[name], network_stack(name, bands10, bands20, bands60), 36, 1) / INPUT_SCALE
+               for name in models}
+    anchor = torch.from_numpy(upsample(bands20, 2, "bicubic"))
+    expected20 = spectrally_anchored(raw["20m"], anchor, SPECS["20m"].spectral_blend)
+    assert SPECS["20m"].spectral_blend < 1 and SPECS["60m"].spectral_blend == 1
+    np.testing.assert_allclose(np.stack([out[b] for b in SPECS["20m"].outputs]), expected20.numpy(), atol=1e-5)
+    np.testing.assert_allclose(np.stack([out[b] for b in ("B1", "B9")]), raw["60m"].numpy(), atol=1e-5)

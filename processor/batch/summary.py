@@ -17,9 +17,9 @@ from pathlib import Path
 from ..io.atomic import OutputStage, output_errors
 from ..params import ProcessingParameters
 from .sizing import WorkerPlan
-from .task import ProductOutcome, remove_stale_staging
+from .task import ProductOutcome
 
-STATUSES = ("done", "skipped", "failed")
+STATUSES = ("done", "skipped", "failed", "duplicate")
 SUMMARY_NAME = "batch_summary"
 #: Table columns: header, width, alignment ("<" or ">").
 _COLUMNS = (("status", 7, "<"), ("tries", 5, ">"), ("seconds", 8, ">"), ("cloud %", 7, ">"))
@@ -47,8 +47,9 @@ def format_table(outcomes: Sequence[ProductOutcome], seconds: float) -> str:
     tally = counts(outcomes)
     done = tally["done"]
     rate = f", {done / seconds * 3600:.1f} products/hour processed" if done and seconds > 0 else ""
+    duplicates = f", {tally['duplicate']} duplicate" if tally["duplicate"] else ""
     lines.append(f"{len(outcomes)} product(s): {tally['done']} done, {tally['skipped']} skipped, "
-                 f"{tally['failed']} failed in {seconds:.1f} s{rate}")
+                 f"{tally['failed']} failed{duplicates} in {seconds:.1f} s{rate}")
     return "\n".join(lines)
 
 
@@ -65,7 +66,6 @@ def write_summary(folder: str | Path, outcomes: Sequence[ProductOutcome], *, par
         "products": [asdict(outcome) for outcome in outcomes],
     }
     names = {"csv": f"{SUMMARY_NAME}.csv", "json": f"{SUMMARY_NAME}.json"}
-    remove_stale_staging(folder, SUMMARY_NAME)  # of a batch killed while it wrote its summary
     with OutputStage(folder, SUMMARY_NAME) as stage:
         with output_errors(stage.final_path(names["csv"])), \
                 open(stage.path(names["csv"]), "w", newline="", encoding="utf-8") as handle:

@@ -3,16 +3,16 @@
 The task receives plain values (the product path, the output folder, the parameters as a dict) and
 opens the product on the worker. It never raises for a product that fails: it returns a
 :class:`ProductOutcome` with status ``failed`` and the error, so one bad product never stops the
-others. Outputs are complete when the report exists, every output it lists exists, and it was made
-with the same parameters (performance settings aside); the staging of :mod:`s2mask.io.atomic` makes
-sure nothing else of a run is ever visible.
+others. Outputs are complete when their completion record (:mod:`s2mask.io.record`) says they were made
+from this input (its files' sizes, its metadata's checksums), by this s2mask version, with the same
+parameters (performance settings aside), and every output file it lists still has its size and
+checksum; the staging of :mod:`s2mask.io.atomic` makes sure nothing else of a run is ever visible.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import time
 import traceback
@@ -22,9 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..errors import ProductIOError, S2MaskError
-from ..io.atomic import staging_folders
-from ..io.safe import open_product
+from ..io.atomic import remove_stale_staging
+from ..io.formats import open_product
+from ..io.record import outputs_intact, read_record
+from ..io.safe import Product
 from ..io.writers import output_names
 from ..masking import Masker
 from ..params import ProcessingParameters, performance_fields
@@ -37,7 +40,8 @@ LOG_FOLDER = "logs"
 
 @dataclass
 class ProductOutcome:
-    """What became of one product: status ``done``, ``skipped`` (complete outputs existed) or ``failed``."""
+    """What became of one product: status ``done``, ``skipped`` (complete outputs existed), ``failed``, or
+    ``duplicate`` (an earlier input of the batch has its product ID; not processed)."""
 
     product: str
     path: str
@@ -80,26 +84,26 @@ def describe(error: BaseException) -> str:
     return text if isinstance(error, S2MaskError) else f"{type(error).__name__}: {text}".rstrip(": ")
 
 
-def completed_report(output_dir: str | Path, product_id: str, params: ProcessingParameters) -> dict | None:
-    """The report of complete outputs of ``product_id`` made with ``params``, else None."""
+def completed_report(output_dir: str | Path, product: Product, params: ProcessingParameters) -> dict | None:
+    """The report of complete outputs of ``product`` made with ``params`` (see the module docstring), else
+    None."""
     folder = Path(output_dir)
-    try:
-        report = json.loads((folder / output_names(product_id)["report"]).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not all((folder / name).exists() for name in report.get("outputs", {}).values()):
+    record = read_record(folder, product.product_id)
+    if record is None or record.get("s2mask_version") != __version__ or record.get("product_id") != product.product_id:
         return None
     wanted = {key: value for key, value in params.to_dict().items() if key not in performance_fields()}
-    made = report.get("parameters", {})
-    return report if all(made.get(key) == value for key, value in wanted.items()) else None
-
-
-def remove_stale_staging(output_dir: str | Path, product_id: str) -> int:
-    """Delete the hidden staging folders that killed runs of ``product_id`` left; returns how many."""
-    stale = staging_folders(output_dir, product_id)
-    for folder in stale:
-        shutil.rmtree(folder, ignore_errors=True)
-    return len(stale)
+    made = record.get("parameters", {})
+    if any(made.get(key) != value for key, value in wanted.items()):
+        return None
+    report_name = output_names(product.product_id)["report"]
+    if report_name not in record.get("outputs", {}) or record.get("source", {}).get("files") != product.source_files():
+        return None
+    if not outputs_intact(folder, record):
+        return None
+    try:
+        return json.loads((folder / report_name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _task_params(params: Mapping[str, Any], slots_per_host: Mapping[str, int]) -> ProcessingParameters:
@@ -117,16 +121,17 @@ def _task_params(params: Mapping[str, Any], slots_per_host: Mapping[str, int]) -
     return replace(chosen, threads=threads_per_product(CPU_COUNT, slots_per_host.get(host, 1)))
 
 
-def _attempt(path: str, output_dir: str, params: ProcessingParameters, force: bool, log: ProductLog,
+def _attempt(path: str, output_dir: str, params: ProcessingParameters, force: bool, verify: bool, log: ProductLog,
              masker: Masker | None) -> tuple[str, dict]:
-    product = open_product(path, use_jp2_levels=not params.exact_downsampling)
+    product = open_product(path, use_jp2_levels=not params.exact_downsampling, verify=verify)
     removed = remove_stale_staging(output_dir, product.product_id)
     if removed:
-        log.write(f"removed {removed} staging folder(s) of an interrupted earlier run")
+        log.write(f"removed {removed} staging folder(s) that a killed run of this product left")
     if not force:
-        report = completed_report(output_dir, product.product_id, params)
+        report = completed_report(output_dir, product, params)
         if report is not None:
-            log.write("complete outputs with the same parameters exist: skipped (use --force to redo)")
+            log.write("complete outputs of this input with the same parameters exist: skipped (use --force "
+                      "to redo)")
             return "skipped", report
     log.write(f"processing {product.product_id} ({product.level}, baseline {product.baseline}) with "
               f"{params.threads} thread(s): {json.dumps(params.to_dict(), sort_keys=True)}")
@@ -138,16 +143,17 @@ def _attempt(path: str, output_dir: str, params: ProcessingParameters, force: bo
     return "done", result.report
 
 
-def process_product(path: str, output_dir: str, params: Mapping[str, Any], *, force: bool = False,
-                    retries: int = 2, retry_delay: float = 5.0, slots_per_host: Mapping[str, int] | None = None,
-                    masker: Masker | None = None) -> ProductOutcome:
+def process_product(path: str, output_dir: str, params: Mapping[str, Any], *, name: str | None = None,
+                    force: bool = False, retries: int = 2, retry_delay: float = 5.0, verify: bool = False,
+                    slots_per_host: Mapping[str, int] | None = None, masker: Masker | None = None) -> ProductOutcome:
     """Process one product into ``output_dir`` (see the module docstring); never raises for the product.
 
+    ``name`` (default: from the path) names the outcome and the log: the batch gives the product ID.
     Transient errors (:func:`is_transient`) are retried ``retries`` times, waiting ``retry_delay`` seconds,
     doubled each time; any other error fails the product at once. ``params`` with ``threads`` 0 get the
     cores of the worker's host divided by ``slots_per_host[host]``, the products that host runs at once.
     """
-    name = product_name(path)
+    name = name or product_name(path)
     log = ProductLog(output_dir, name)
     started, cpu_started = time.perf_counter(), time.process_time()
     log.write(f"task started on {socket.gethostname()} (pid {os.getpid()}): {path}")
@@ -156,7 +162,7 @@ def process_product(path: str, output_dir: str, params: Mapping[str, Any], *, fo
     while True:
         attempt += 1
         try:
-            status, report = _attempt(path, output_dir, chosen, force, log, masker)
+            status, report = _attempt(path, output_dir, chosen, force, verify, log, masker)
             return ProductOutcome(name, path, status, round(time.perf_counter() - started, 3),
                                   report.get("cloud_cover_percent"), attempt,
                                   cpu_seconds=round(time.process_time() - cpu_started, 3))

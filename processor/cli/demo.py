@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ..classes import CLASS_NAMES, MaskClass
-from ..io.safe import open_product
-from ..io.summary import format_summary, summarize
-from ..params import ProcessingParameters
-from ..pipeline import run
-from ..sim.clouds import cloudy_scene
-from ..sim.safe import write_product
 from .progress import ProgressBar
+
+if TYPE_CHECKING:
+    import numpy as np
 
 NAME = "demo"
 HELP = "Generate a synthetic cloudy Sentinel-2 L1C product with its truth and run s2mask on it."
@@ -31,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def truth_agreement(truth_10m: np.ndarray, classes: np.ndarray) -> dict[str, float]:
     """Per-class IoU of a 20 m mask against the 10 m truth (majority-free: 2x2 blocks of one class only)."""
+    import numpy as np
+
+    from ..classes import CLASS_NAMES
+
     factor = truth_10m.shape[0] // classes.shape[0]
     pure = np.ones(classes.shape, dtype=bool)
     coarse = truth_10m[::factor, ::factor]
@@ -47,6 +46,16 @@ def truth_agreement(truth_10m: np.ndarray, classes: np.ndarray) -> dict[str, flo
 
 
 def main(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..classes import MaskClass
+    from ..io.safe import open_product
+    from ..io.summary import format_summary, summarize
+    from ..params import ProcessingParameters
+    from ..pipeline import run
+    from ..sim.clouds import cloudy_scene
+    from ..sim.safe import write_product
+
     args.output.mkdir(parents=True, exist_ok=True)
     scene = cloudy_scene(args.size, args.size, seed=args.seed, sun_zenith=38.0, sun_azimuth=152.0)
     path = write_product(scene, args.output / "products", level="L1C", baseline="05.10")

@@ -11,6 +11,10 @@ from typing import Any
 
 from ..params import ProcessingParameters, default_of, parameter_fields
 
+#: What a PRODUCT argument may be (``s2mask run``, ``s2mask info``).
+PRODUCT_HELP = ("a .SAFE folder, its MTD_MSIL1C.xml/MTD_MSIL2A.xml or a zipped SAFE; an EOPF .zarr (folder, zip "
+                "or URL); a STAC item (JSON file or URL)")
+
 
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")

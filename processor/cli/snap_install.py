@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..snap.install import install_module, next_steps, snap_python_dir
-
 NAME = "snap-install"
 HELP = "Install the S2Mask GPF operator for gpt and SNAP (into ~/.snap/snap-python/s2mask, or --target DIR)."
 
@@ -18,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from ..snap.install import install_module, next_steps, snap_python_dir
+
     destination = install_module(args.target or snap_python_dir(), force=args.force)
     print(next_steps(destination, extra_path=args.target is not None))
     return 0

@@ -6,8 +6,6 @@ import argparse
 from pathlib import Path
 
 from .. import __version__
-from ..snap.descriptor import write_descriptor
-from ..snap.package import build_nbm
 
 NAME = "snap-package"
 HELP = "Build the SNAP Desktop plugin (.nbm: the S2Mask operator with its menu entry) with Python's zipfile."
@@ -22,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from ..snap.descriptor import write_descriptor
+    from ..snap.package import build_nbm
+
     if args.descriptor is not None:
         print(write_descriptor(args.descriptor))
         return 0

@@ -55,11 +55,8 @@ def mapping_from(spec: str | Mapping[int, int]) -> dict[int, int]:
                              'object like {"8": 4, "9": 4}') from None
 
 
-def read_reference(path: str | Path, mapping: str | Mapping[int, int] = "s2mask", key: str | None = None) -> np.ndarray:
-    """Reference codes from a GeoTIFF (band 1) or an ``.npz`` (array ``key``, or its only array), as our classes.
-
-    Codes the mapping does not list become NO_DATA (not counted).
-    """
+def read_codes(path: str | Path, key: str | None = None) -> np.ndarray:
+    """The codes of a reference as stored: a GeoTIFF's band 1, or an ``.npz`` array (``key``, or its only one)."""
     path = Path(path)
     if path.suffix.lower() == ".npz":
         with np.load(path, allow_pickle=False) as data:
@@ -77,7 +74,15 @@ def read_reference(path: str | Path, mapping: str | Mapping[int, int] = "s2mask"
         codes = dataset.GetRasterBand(1).ReadAsArray()
     if codes.ndim != 2:
         raise S2MaskError(f"the reference must be one 2-D layer, got shape {codes.shape}", path)
-    return regroup(codes.astype(np.int64).clip(0, 255), mapping_from(mapping), default=MaskClass.NO_DATA)
+    return codes.astype(np.int64).clip(0, 255)
+
+
+def read_reference(path: str | Path, mapping: str | Mapping[int, int] = "s2mask", key: str | None = None) -> np.ndarray:
+    """Reference codes from a GeoTIFF (band 1) or an ``.npz`` (array ``key``, or its only array), as our classes.
+
+    Codes the mapping does not list become NO_DATA (not counted).
+    """
+    return regroup(read_codes(path, key), mapping_from(mapping), default=MaskClass.NO_DATA)
 
 
 def match_grid(reference: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

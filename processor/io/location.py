@@ -7,13 +7,26 @@ path into bytes (for lxml) or into a name GDAL can open (``/vsizip/`` for archiv
 
 from __future__ import annotations
 
+import os
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path, PurePosixPath
+from typing import IO, Any
 
-from ..errors import ProductFormatError, ProductIOError
+from ..errors import ParameterError, ProductFormatError, ProductIOError
 
 PRODUCT_METADATA_NAMES = ("MTD_MSIL1C.xml", "MTD_MSIL2A.xml")
+#: How every zip archive begins (a local file header).
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _looks_like_zip(path: Path) -> bool:
+    if path.suffix.lower() == ".zip":
+        return True
+    with open(path, "rb") as handle:
+        return handle.read(len(ZIP_MAGIC)) == ZIP_MAGIC
 
 
 class SafeLocation:
@@ -25,8 +38,11 @@ class SafeLocation:
         self.prefix = prefix
 
     @classmethod
-    def find(cls, path: str | Path) -> SafeLocation:
+    def find(cls, path: Any) -> SafeLocation:
         """Locate the product root from a ``.SAFE`` folder, its product metadata file or a zip file."""
+        if not isinstance(path, str | os.PathLike):
+            raise ParameterError(f"a product is given by its path (str or os.PathLike), got {type(path).__name__} "
+                                 f"{path!r}")
         path = Path(path).expanduser()
         if not path.exists():
             raise ProductIOError("no such file or folder", path)
@@ -39,6 +55,10 @@ class SafeLocation:
                 "not a Sentinel-2 SAFE product: no MTD_MSIL1C.xml or MTD_MSIL2A.xml inside", path)
         if zipfile.is_zipfile(path):
             return cls._in_archive(path.resolve())
+        if _looks_like_zip(path):
+            # A zip's directory is at its end: an interrupted download has none.
+            raise ProductIOError("zip archive is truncated or corrupt (it has no central directory); download it "
+                                 "again", path)
         raise ProductFormatError(
             "not a Sentinel-2 product: expected a .SAFE folder, its MTD_MSIL1C.xml/MTD_MSIL2A.xml, or a zipped SAFE",
             path)
@@ -91,6 +111,20 @@ class SafeLocation:
             return (self.root / relative).read_bytes()
         except (KeyError, OSError, zipfile.BadZipFile) as err:
             raise ProductIOError("file listed by the product is missing or unreadable",
+                                 self.describe(relative)) from err
+
+    @contextmanager
+    def open_binary(self, relative: str) -> Iterator[IO[bytes]]:
+        """A product file for reading in pieces (what :meth:`read_bytes` would read at once)."""
+        try:
+            if self.archive:
+                with zipfile.ZipFile(self.archive) as archive, archive.open(self._member(relative)) as handle:
+                    yield handle
+            else:
+                with open(self.root / relative, "rb") as handle:
+                    yield handle
+        except (KeyError, OSError, zipfile.BadZipFile) as err:
+            raise ProductIOError(f"file listed by the product is missing or unreadable ({err})",
                                  self.describe(relative)) from err
 
     def gdal_path(self, relative: str) -> str:

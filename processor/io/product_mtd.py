@@ -8,7 +8,7 @@ from datetime import datetime
 
 from ..bands import ALL_BANDS, NATIVE_RESOLUTION, band_from_file_id
 from ..errors import ProductFormatError
-from .xmlutil import XmlDocument
+from .xmlutil import XmlDocument, shown_path
 
 GENERAL = "{*}General_Info"
 PRODUCT_INFO = f"{GENERAL}/Product_Info"
@@ -25,6 +25,18 @@ _IMAGE_FILE = re.compile(r"_(B\d{2}|B8A|TCI|AOT|WVP|SCL)(?:_(\d{2})m)?$")
 def parse_time(text: str) -> datetime:
     """ESA's UTC time stamps (``2024-03-05T10:48:19.024Z``), as timezone-aware datetimes."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def document_time(doc: XmlDocument, path: str, required: bool = True) -> datetime | None:
+    """The time stamp at ``path`` of ``doc`` (None when optional and absent); a malformed one names both."""
+    text = doc.required_text(path) if required else doc.optional_text(path)
+    if text is None:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise ProductFormatError(f"element {shown_path(path)} is not a UTC time like 2024-03-05T10:48:19.024Z: "
+                                 f"{text!r}", doc.source) from None
 
 
 def baseline_tuple(baseline: str) -> tuple[int, int]:
@@ -86,7 +98,8 @@ def _per_band(doc: XmlDocument, path: str, attribute: str) -> dict[str, float]:
         try:
             values[ALL_BANDS[int(element.get(attribute))]] = float(element.text)
         except (TypeError, ValueError, IndexError):
-            raise ProductFormatError(f"malformed {path} entry {element.get(attribute)!r}", doc.source) from None
+            raise ProductFormatError(f"malformed {shown_path(path)} entry {element.get(attribute)!r}",
+                                     doc.source) from None
     return values
 
 
@@ -98,7 +111,7 @@ def _image_files(doc: XmlDocument, level: str) -> tuple[dict[str, dict[int, str]
         raise ProductFormatError(f"no IMAGE_FILE under {PRODUCT_INFO}/Product_Organisation; old-format (pre-2016, "
                                  "multi-granule) products are not supported", doc.source)
     for element in elements:
-        relative = (element.text or "").strip()
+        relative = doc.relative_path(element.text, "IMAGE_FILE")
         match = _IMAGE_FILE.search(relative)
         if not match:
             raise ProductFormatError(f"unrecognised IMAGE_FILE name {relative!r}", doc.source)
@@ -133,20 +146,19 @@ def read_product_metadata(doc: XmlDocument) -> ProductMetadata:
     if not offsets and baseline_tuple(baseline) >= OFFSET_BASELINE:
         name = "RADIO_ADD_OFFSET" if level == "L1C" else "BOA_ADD_OFFSET"
         raise ProductFormatError(f"baseline {baseline} products must carry {name} values, none found", doc.source)
-    special = {(e.findtext("SPECIAL_VALUE_TEXT") or "").strip(): int(e.findtext("SPECIAL_VALUE_INDEX"))
+    special = {(e.findtext("SPECIAL_VALUE_TEXT") or "").strip(): doc.child_int(e, "SPECIAL_VALUE_INDEX",
+                                                                               "Special_Values")
                for e in doc.findall(f"{IMAGE_CHARACTERISTICS}/Special_Values")}
     image_files, auxiliary_files = _image_files(doc, level)
-    generation = doc.optional_text(f"{PRODUCT_INFO}/GENERATION_TIME")
-    orbit = doc.optional_text(f"{PRODUCT_INFO}/Datatake/SENSING_ORBIT_NUMBER")
     return ProductMetadata(
         product_uri=doc.required_text(f"{PRODUCT_INFO}/PRODUCT_URI"),
         level=level,
         product_type=doc.required_text(f"{PRODUCT_INFO}/PRODUCT_TYPE"),
         baseline=baseline,
         spacecraft=doc.required_text(f"{PRODUCT_INFO}/Datatake/SPACECRAFT_NAME"),
-        start_time=parse_time(doc.required_text(f"{PRODUCT_INFO}/PRODUCT_START_TIME")),
-        generation_time=parse_time(generation) if generation else None,
-        relative_orbit=int(orbit) if orbit else None,
+        start_time=document_time(doc, f"{PRODUCT_INFO}/PRODUCT_START_TIME"),
+        generation_time=document_time(doc, f"{PRODUCT_INFO}/GENERATION_TIME", required=False),
+        relative_orbit=doc.optional_int(f"{PRODUCT_INFO}/Datatake/SENSING_ORBIT_NUMBER"),
         orbit_direction=doc.optional_text(f"{PRODUCT_INFO}/Datatake/SENSING_ORBIT_DIRECTION"),
         quantification_value=quantification,
         offsets=offsets,

@@ -29,7 +29,7 @@ from .footprint import bbox_lonlat
 
 #: The version of ``report.schema.json`` the reports follow: the major number changes when a field is
 #: renamed or removed, the minor one when a field is added.
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 _DECIMALS = 4
 

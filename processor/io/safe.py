@@ -8,25 +8,28 @@ NaN where DN is 0 (no data), saturated, or outside the band's detector footprint
 
 from __future__ import annotations
 
+import hashlib
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from osgeo import gdal
 from scipy import ndimage
 
 from ..angles import mean_angle
-from ..bands import NATIVE_RESOLUTION, RESOLUTIONS, sort_bands
+from ..bands import NATIVE_RESOLUTION, RESOLUTIONS, band_index, sort_bands
 from ..errors import MissingBandError, ParameterError, ProductFormatError
 from ..grid import Grid, Window
 from ..masking import BLOCK_ANGLES
 from ..resample import coarse_window_for, downsample_mean, upsample_margin, upsample_window
 from . import qi_masks
-from .location import SafeLocation
+from .checksums import verify_files
+from .location import PRODUCT_METADATA_NAMES, SafeLocation
 from .product_mtd import ProductMetadata, read_product_metadata
-from .raster import check_shape, open_raster, read_window
+from .raster import cache_mb, check_shape, open_raster, read_window
 from .tile_mtd import AngleGrid, TileMetadata, read_tile_metadata
 from .xmlutil import XmlDocument, parse_xml
 
@@ -34,11 +37,13 @@ _DILATE = np.ones((3, 3), dtype=bool)
 
 
 def open_product(path: Any, mask_footprint: bool = True, check_files: bool = True,
-                 use_jp2_levels: bool = True) -> Product:
+                 use_jp2_levels: bool = True, verify: bool = False) -> Product:
     """Open a SAFE product (folder, product metadata file or zip).
 
-    With ``check_files`` every band file the metadata lists must exist (a clear error names the first
-    missing one); without it, metadata-only trees open too. ``use_jp2_levels`` reduces by two with the
+    With ``check_files`` every band file the metadata lists must exist, and with ``mask_footprint`` every
+    detector footprint it lists (a clear error names the first missing one); without it, metadata-only
+    trees open too. ``verify`` checks every file s2mask reads against the checksums of ``manifest.safe``
+    (:mod:`.checksums`; it reads them all once). ``use_jp2_levels`` reduces by two with the
     JPEG 2000 resolution level (about 3x faster); its wavelet low-pass is centred on the even pixel, so
     it differs from the exact 2x2 area mean by a quarter of the coarse pixel. Switch it off for exact
     area means.
@@ -53,7 +58,9 @@ def open_product(path: Any, mask_footprint: bool = True, check_files: bool = Tru
     granule = "/".join(granules.pop())
     tile = read_tile_metadata(_document(location, f"{granule}/MTD_TL.xml"))
     product = Product(location, metadata, tile, granule, mask_footprint, use_jp2_levels)
-    if check_files:
+    if verify:
+        product.verify()
+    elif check_files:
         product.check_files()
     return product
 
@@ -69,6 +76,8 @@ def _document(location: SafeLocation, relative: str) -> XmlDocument:
 class Product:
     """One opened SAFE product. Reads are lazy; GDAL datasets are opened once and cached."""
 
+    #: The input format, as ``s2mask info`` and the report name it.
+    format: ClassVar[str] = "SAFE"
     location: SafeLocation
     metadata: ProductMetadata
     tile: TileMetadata
@@ -150,13 +159,63 @@ class Product:
                                    f"{', '.join(self.bands)})", self.location.display_name)
         return self.metadata.image_files[band]
 
+    def footprint_file(self, band: str) -> str | None:
+        """The detector footprint mask of ``band`` that MTD_TL.xml lists (None: it lists none)."""
+        return self.tile.mask_files.get("MSK_DETFOO", {}).get(band) if self.mask_footprint else None
+
+    def files_read(self) -> list[str]:
+        """Every image file a run may read: each band's files and detector footprints (relative paths)."""
+        files = [relative for band in self.bands for relative in self.band_files(band).values()]
+        return files + [mask for mask in map(self.footprint_file, self.bands) if mask]
+
+    def source_files(self) -> dict[str, dict[str, Any]]:
+        """What a run's outputs are made from, for their completion record (:mod:`.record`): the metadata
+        files by SHA-256, every image a run may read by its size (and CRC-32 inside a zip, which the archive
+        holds anyway). Sizes and not checksums of the images: reading them all again for every check would
+        cost as much as the run's own decode."""
+        location = self.location
+        metadata = [name for name in PRODUCT_METADATA_NAMES if location.exists(name)]
+        files: dict[str, dict[str, Any]] = {
+            relative: {"sha256": hashlib.sha256(location.read_bytes(relative)).hexdigest()}
+            for relative in (*metadata, f"{self.granule}/MTD_TL.xml")}
+        images = self.files_read()
+        if location.archive is not None:
+            with zipfile.ZipFile(location.archive) as archive:
+                for relative in images:
+                    info = archive.getinfo(location.prefix + relative)
+                    files[relative] = {"bytes": info.file_size, "crc32": info.CRC}
+        else:
+            for relative in images:
+                files[relative] = {"bytes": (location.root / relative).stat().st_size}
+        return files
+
+    def verify(self) -> int:
+        """Check every file s2mask reads, the metadata included, against the checksums of ``manifest.safe``
+        (:mod:`.checksums`); returns how many were checked. Only a SAFE carries such checksums."""
+        if self.format != "SAFE":
+            raise ParameterError(f"--verify checks the checksums of a SAFE's manifest.safe; a {self.format} product "
+                                 "has none", self.location.display_name, parameters=("verify",))
+        self.check_files()
+        metadata = [name for name in PRODUCT_METADATA_NAMES if self.location.exists(name)]
+        return verify_files(self.location, [*metadata, f"{self.granule}/MTD_TL.xml", *self.files_read()])
+
     def check_files(self) -> None:
-        """Fail early, naming the file, when a band file the metadata lists is absent."""
+        """Fail early, naming the file, when a band file or detector footprint the metadata lists is absent.
+
+        A footprint marks where its band has no data; a run that went without it would classify as
+        ground what the detectors never saw, so it is required like the band (README, "Errors")."""
         for band in self.bands:
             for relative in self.band_files(band).values():
                 if not self.location.exists(relative):
                     raise MissingBandError(f"band {band} is listed in the product metadata but its file is missing",
                                            self.location.describe(relative))
+            self._check_footprint(band)
+
+    def _check_footprint(self, band: str) -> None:
+        relative = self.footprint_file(band)
+        if relative and not self.location.exists(relative):
+            raise ProductFormatError(f"the detector footprint of {band} is listed in MTD_TL.xml but its file is "
+                                     "missing", self.location.describe(relative))
 
     # --- reading ----------------------------------------------------------------------------------
     def _dataset(self, relative: str, resolution: int, what: str) -> gdal.Dataset:
@@ -166,6 +225,10 @@ class Product:
             check_shape(dataset, self.grid(resolution).shape, describe, what)
             self._datasets[relative] = dataset
         return self._datasets[relative]
+
+    def read_cache_mb(self, resolution: int) -> int:
+        """The GDAL block cache (MB) that streaming blocks onto the ``resolution`` grid needs."""
+        return cache_mb(resolution)
 
     def source_resolution(self, band: str, resolution: int) -> int:
         """Which file of a band serves a target resolution: the coarsest one not coarser than the target
@@ -177,8 +240,8 @@ class Product:
     def read(self, band: str, resolution: int | None = None, window: Window | None = None,
              method: str = "bilinear") -> np.ndarray:
         """Reflectance of ``band`` on ``window`` of the ``resolution`` grid (default: native, whole tile)."""
-        resolution = resolution or NATIVE_RESOLUTION[band]
-        window = window or self.grid(resolution).full_window
+        resolution = resolution or NATIVE_RESOLUTION[band_name(band)]
+        window = inside(window, self.grid(resolution))
         source = self.source_resolution(band, resolution)
         if source > resolution:
             factor = source // resolution
@@ -218,11 +281,12 @@ class Product:
         ``level``. The footprint mask lives on the band's own native grid, which an L2A file of another
         resolution does not share: the mask is then reduced (a pixel is inside when all it covers is) or
         repeated onto the requested grid."""
-        relative = self.tile.mask_files.get("MSK_DETFOO", {}).get(band)
+        relative = self.footprint_file(band)
         resolution = source * level
         window = Window(native.row // level, native.col // level, native.height // level, native.width // level)
-        if not relative or not self.location.exists(relative):
+        if not relative:
             return np.ones(window.shape, dtype=bool)
+        self._check_footprint(band)
         if relative.endswith(".gml"):
             if relative not in self._gml:
                 self._gml[relative] = qi_masks.parse_gml_mask(self.location.read_bytes(relative),
@@ -266,13 +330,7 @@ class Product:
         masks = self.tile.mask_files
         window = window or self.grid(resolution).full_window
         if "MSK_CLASSI" in masks:
-            relative = masks["MSK_CLASSI"][""]
-            dataset = self._dataset(relative, 60, "MSK_CLASSI")
-            describe = self.location.describe(relative)
-            flags = np.zeros(self.grid(60).shape, dtype=np.uint8)
-            for index in range(min(3, dataset.RasterCount)):
-                layer = read_window(dataset, self.grid(60).full_window, describe, band=index + 1)
-                flags |= (layer > 0).astype(np.uint8) << index
+            flags = self._cloud_flags(masks["MSK_CLASSI"][""])
             return nearest_on_grid(flags, 60 // resolution if resolution < 60 else 1, window)
         if "MSK_CLOUDS" in masks:
             relative = masks["MSK_CLOUDS"][""]
@@ -281,6 +339,16 @@ class Product:
             return qi_masks.rasterize(features, values, self.grid(resolution), window)
         raise ProductFormatError("the tile metadata lists no L1C cloud mask (MSK_CLASSI or MSK_CLOUDS)",
                                  self.location.display_name)
+
+    def _cloud_flags(self, relative: str) -> np.ndarray:
+        """The flags of ``MSK_CLASSI_B00`` on the whole 60 m grid: one layer per flag in the file."""
+        dataset = self._dataset(relative, 60, "MSK_CLASSI")
+        describe = self.location.describe(relative)
+        flags = np.zeros(self.grid(60).shape, dtype=np.uint8)
+        for index in range(min(3, dataset.RasterCount)):
+            layer = read_window(dataset, self.grid(60).full_window, describe, band=index + 1)
+            flags |= (layer > 0).astype(np.uint8) << index
+        return flags
 
     # --- angles -----------------------------------------------------------------------------------
     def sun_angles(self, resolution: int, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -325,11 +393,35 @@ class Product:
         return mean_angle(list(zenith.values())), mean_angle(list(azimuth.values()), circular=True)
 
 
+def band_name(band: Any) -> str:
+    """``band`` when it names a Sentinel-2 band, else a :class:`ParameterError` listing the names."""
+    if not isinstance(band, str):
+        raise ParameterError(f"a band is named by a string like 'B8A', got {band!r}")
+    band_index(band)
+    return band
+
+
+def inside(window: Window | None, grid: Grid) -> Window:
+    """``window`` (default: the whole grid) when it lies inside ``grid``, else a :class:`ParameterError`."""
+    if window is None:
+        return grid.full_window
+    if not isinstance(window, Window):
+        raise ParameterError(f"window must be a s2mask.grid.Window, got {type(window).__name__}")
+    full = grid.full_window
+    if window.height <= 0 or window.width <= 0 or window.row < 0 or window.col < 0 \
+            or window.row + window.height > full.height or window.col + window.width > full.width:
+        raise ParameterError(f"window {window} does not lie inside the {grid.resolution:g} m grid "
+                             f"({full.width} x {full.height} pixels)")
+    return window
+
+
 def dn_to_reflectance(dn: np.ndarray, offset: float, quantification_value: float, nodata: int | None = None,
                       saturated: int | None = None) -> np.ndarray:
     """ESA's conversion ``(DN + offset) / QUANTIFICATION_VALUE`` as float32; ``nodata`` and ``saturated``
     DN, when given, become NaN."""
-    values = (dn.astype(np.float32) + np.float32(offset)) / np.float32(quantification_value)
+    values = dn.astype(np.float32)
+    values += np.float32(offset)
+    values /= np.float32(quantification_value)
     if nodata is not None:
         values[dn == nodata] = np.nan
     if saturated is not None:

@@ -13,6 +13,7 @@ def summarize(product: Product) -> dict[str, Any]:
     view_zenith, view_azimuth = product.mean_view_angles()
     return {
         "product_id": product.product_id,
+        "format": product.format,
         "path": product.location.display_name,
         "level": product.level,
         "processing_baseline": product.baseline,
@@ -44,6 +45,7 @@ def format_summary(summary: dict[str, Any]) -> str:
                    else ", ".join(sorted({f"{v:g}" for v in offsets.values()})) + " DN on every band")
     lines = [
         f"{summary['product_id']}",
+        f"  format           {summary['format']}",
         f"  level            {summary['level']} (processing baseline {summary['processing_baseline']})",
         f"  spacecraft       {summary['spacecraft']}",
         f"  sensing time     {summary['sensing_time']}",

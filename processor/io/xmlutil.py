@@ -6,10 +6,12 @@ with the PSD version, so paths use ``{*}`` for those sections and plain names be
 
 from __future__ import annotations
 
-from pathlib import Path
+import math
+from pathlib import Path, PurePosixPath
 
 from lxml import etree
 
+from ..bands import ALL_BANDS
 from ..errors import ProductFormatError
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_blank_text=True)
@@ -21,6 +23,15 @@ def parse_xml(data: bytes, source: Path) -> etree._Element:
         return etree.fromstring(data, parser=_PARSER)
     except etree.XMLSyntaxError as err:
         raise ProductFormatError(f"malformed XML ({err})", source) from err
+
+
+def shown_path(path: str) -> str:
+    """An element path as messages show it: ``Geometric_Info/...``, without lxml's ``{*}``."""
+    return path.replace("{*}", "")
+
+
+def local_name(element: etree._Element) -> str:
+    return etree.QName(element).localname
 
 
 class XmlDocument:
@@ -39,13 +50,13 @@ class XmlDocument:
     def required(self, path: str) -> etree._Element:
         element = self.root.find(path)
         if element is None:
-            raise ProductFormatError(f"required element {path} is missing", self.source)
+            raise ProductFormatError(f"required element {shown_path(path)} is missing", self.source)
         return element
 
     def required_text(self, path: str) -> str:
         text = (self.required(path).text or "").strip()
         if not text:
-            raise ProductFormatError(f"required element {path} is empty", self.source)
+            raise ProductFormatError(f"required element {shown_path(path)} is empty", self.source)
         return text
 
     def optional_text(self, path: str) -> str | None:
@@ -55,15 +66,60 @@ class XmlDocument:
         return element.text.strip()
 
     def required_float(self, path: str) -> float:
-        text = self.required_text(path)
-        try:
-            return float(text)
-        except ValueError:
-            raise ProductFormatError(f"element {path} is not a number: {text!r}", self.source) from None
+        return self._float(self.required_text(path), path)
 
     def optional_float(self, path: str) -> float | None:
         text = self.optional_text(path)
+        return None if text is None else self._float(text, path)
+
+    def optional_int(self, path: str) -> int | None:
+        text = self.optional_text(path)
+        return None if text is None else self._int(text, path)
+
+    def child_float(self, element: etree._Element, tag: str, where: str) -> float:
+        """The number in ``element``'s child ``tag``; ``where`` names ``element`` in the message."""
+        text = (element.findtext(tag) or "").strip()
+        if not text:
+            raise ProductFormatError(f"{where} lacks {tag}", self.source)
+        return self._float(text, f"{where}/{tag}")
+
+    def child_int(self, element: etree._Element, tag: str, where: str) -> int:
+        text = (element.findtext(tag) or "").strip()
+        if not text:
+            raise ProductFormatError(f"{where} lacks {tag}", self.source)
+        return self._int(text, f"{where}/{tag}")
+
+    def band(self, element: etree._Element, attribute: str = "bandId") -> str:
+        """The band an element's ``bandId`` (0 for B1 ... 12 for B12) names."""
+        text = element.get(attribute)
         try:
-            return None if text is None else float(text)
+            return ALL_BANDS[int(text)]
+        except (TypeError, ValueError, IndexError):
+            raise ProductFormatError(f"{local_name(element)} has {attribute}={text!r}: expected a band index "
+                                     f"0..{len(ALL_BANDS) - 1}", self.source) from None
+
+    def relative_path(self, text: str | None, where: str) -> str:
+        """A path inside the product, as ``where`` (an element) gives it; paths that lead out of the
+        product are refused (a product never names files outside itself)."""
+        path = PurePosixPath((text or "").strip())
+        if not path.parts:
+            raise ProductFormatError(f"{where} is empty", self.source)
+        if path.is_absolute() or ".." in path.parts:
+            raise ProductFormatError(f"{where} {str(path)!r} points outside the product", self.source)
+        return str(path)
+
+    def _float(self, text: str, path: str) -> float:
+        try:
+            value = float(text)
         except ValueError:
-            raise ProductFormatError(f"element {path} is not a number: {text!r}", self.source) from None
+            raise ProductFormatError(f"element {shown_path(path)} is not a number: {text!r}", self.source) from None
+        if not math.isfinite(value):
+            raise ProductFormatError(f"element {shown_path(path)} is not a finite number: {text!r}", self.source)
+        return value
+
+    def _int(self, text: str, path: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ProductFormatError(f"element {shown_path(path)} is not a whole number: {text!r}",
+                                     self.source) from None

@@ -7,7 +7,6 @@ reader of the product can use is written; ESA's GIPP lists and spectral response
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -15,48 +14,12 @@ from lxml import etree
 
 from ..bands import ALL_BANDS, BANDWIDTH_NM, CENTRAL_WAVELENGTH_NM, NATIVE_RESOLUTION
 from ..classes import SCL_NAMES
+from .product import ProductDescription, sun_grids, view_grids
 
 PSD = "https://psd-14.sentinel2.eo.esa.int/PSD"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 SOLAR_IRRADIANCE = (1884.69, 1959.66, 1823.24, 1512.06, 1424.64, 1287.61, 1162.08, 1041.63, 955.32, 812.92,
                     367.15, 245.59, 85.25)
-
-
-@dataclass
-class ProductDescription:
-    """Everything the metadata documents say about one synthetic product."""
-
-    level: str
-    baseline: str
-    product_uri: str
-    spacecraft: str
-    sensing_time: datetime
-    generation_time: datetime
-    relative_orbit: int
-    absolute_orbit: int
-    tile: str
-    epsg: int
-    ulx: float
-    uly: float
-    shape_10m: tuple[int, int]
-    granule: str
-    tile_id: str
-    datastrip_id: str
-    cloud_cover: float
-    sun_zenith: float
-    sun_azimuth: float
-    view_zenith: float
-    view_azimuth: float
-    detectors: tuple[int, ...]
-    #: relative paths (without .jp2) of the images, in MTD order
-    image_files: list[str] = field(default_factory=list)
-    #: (mask type, band or "", relative path) of the QI masks
-    mask_files: list[tuple[str, str, str]] = field(default_factory=list)
-
-    @property
-    def has_offsets(self) -> bool:
-        major, _, minor = self.baseline.partition(".")
-        return (int(major), int(minor)) >= (4, 0)
 
 
 def _el(parent: etree._Element, tag: str, text: object = None, **attributes: object) -> etree._Element:
@@ -165,19 +128,6 @@ def _values_list(parent: etree._Element, values: np.ndarray) -> None:
         _el(listing, "VALUES", " ".join("NaN" if not np.isfinite(v) else f"{v:.6g}" for v in row))
 
 
-def angle_grid(mean: float, row_slope: float, col_slope: float, size: int = 23) -> np.ndarray:
-    """A 23 x 23 grid of angles varying linearly around ``mean`` (degrees per grid step)."""
-    steps = np.arange(size) - size // 2
-    return mean + row_slope * steps[:, None] + col_slope * steps[None, :]
-
-
-def detector_columns(desc: ProductDescription, size: int = 23) -> list[np.ndarray]:
-    """For each detector, which of the 23 angle-grid columns it sees (stripes across the tile)."""
-    edges = np.linspace(0, size, len(desc.detectors) + 1)
-    columns = np.arange(size)
-    return [(columns >= low - 1) & (columns <= high) for low, high in zip(edges[:-1], edges[1:])]
-
-
 def tile_mtd(desc: ProductDescription) -> bytes:
     """``GRANULE/<granule>/MTD_TL.xml``."""
     short = "1C" if desc.level == "L1C" else "2A"
@@ -210,19 +160,16 @@ def tile_mtd(desc: ProductDescription) -> bytes:
 
     angles = _el(geometric, "Tile_Angles", metadataLevel="Standard")
     sun = _el(angles, "Sun_Angles_Grid")
-    _values_list(_el(sun, "Zenith"), angle_grid(desc.sun_zenith, 0.04, -0.015))
-    _values_list(_el(sun, "Azimuth"), angle_grid(desc.sun_azimuth, -0.01, 0.075))
+    sun_zenith, sun_azimuth = sun_grids(desc)
+    _values_list(_el(sun, "Zenith"), sun_zenith)
+    _values_list(_el(sun, "Azimuth"), sun_azimuth)
     mean_sun = _el(angles, "Mean_Sun_Angle")
     _el(mean_sun, "ZENITH_ANGLE", repr(desc.sun_zenith), unit="deg")
     _el(mean_sun, "AZIMUTH_ANGLE", repr(desc.sun_azimuth), unit="deg")
     bands = ALL_BANDS if desc.level == "L1C" else tuple(b for b in ALL_BANDS if b != "B10")
     for band in bands:
-        for detector, seen in zip(desc.detectors, detector_columns(desc)):
+        for detector, (zenith, azimuth) in zip(desc.detectors, view_grids(desc)):
             grids = _el(angles, "Viewing_Incidence_Angles_Grids", bandId=ALL_BANDS.index(band), detectorId=detector)
-            zenith = angle_grid(desc.view_zenith, 0.0, 0.45)
-            azimuth = angle_grid(desc.view_azimuth, 0.02, 0.0)
-            zenith[:, ~seen] = np.nan
-            azimuth[:, ~seen] = np.nan
             _values_list(_el(grids, "Zenith"), zenith)
             _values_list(_el(grids, "Azimuth"), azimuth)
     mean_view = _el(angles, "Mean_Viewing_Incidence_Angle_List")

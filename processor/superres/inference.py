@@ -19,16 +19,21 @@ from .. import weights
 from ..bands import BANDS_10M, BANDS_20M
 from ..errors import ParameterError
 from ..inference import select_device
+from ..resample import upsample, upsample_margin
 from .network import INPUT_SCALE, SPECS, VARIANTS, DSen2, spec_for, weights_name
 
 #: 10 m pixels at a block edge whose bilinear value from the 60 m grid needs the coarse pixel beyond the
 #: edge: fine pixel i sits at coarse (i + 0.5) / 6 - 0.5, which is below 0 for i = 0, 1, 2.
 _UPSAMPLE_MARGIN_10M = 3
+#: The same for the bicubic anchor of the spectra (two coarse pixels of context) of the anchored networks.
+_ANCHOR_MARGIN_10M = max((upsample_margin("bicubic") * spec.factor for spec in SPECS.values()
+                          if spec.spectral_blend < 1), default=0)
 _MAX_RADIUS = max(2 * size["depth"] + 2 for size in VARIANTS.values())
 #: Context (10 m pixels on every side) that makes blocked super-resolution equal whole-image
-#: super-resolution: receptive radius of the deepest variant plus the interpolation margin, rounded up
-#: to a multiple of 6 so blocks stay aligned with the 60 m grid.
-HALO_10M = -(-(_MAX_RADIUS + _UPSAMPLE_MARGIN_10M) // 6) * 6
+#: super-resolution: receptive radius of the deepest variant plus the interpolation margin (or the
+#: bicubic anchor's margin, if larger), rounded up to a multiple of 6 so blocks stay aligned with the
+#: 60 m grid.
+HALO_10M = -(-max(_MAX_RADIUS + _UPSAMPLE_MARGIN_10M, _ANCHOR_MARGIN_10M) // 6) * 6
 
 #: Tiles per batch: GPUs want large batches, CPUs gain nothing from them.
 DEFAULT_BATCH = {"cpu": 2, "cuda": 8}
@@ -110,6 +115,39 @@ def apply_tiled(model: DSen2, stack: torch.Tensor, tile: int, batch_size: int) -
     return out[:, :height, :width]
 
 
+def spectrally_anchored(estimate: torch.Tensor, anchor: torch.Tensor, blend: float) -> torch.Tensor:
+    """Each pixel of (band, H, W) ``estimate`` keeps its length over the bands (its brightness) and takes
+    the unit direction of ``blend`` x its own direction + (1 - blend) x ``anchor``'s.
+
+    Trained per band, the networks sharpen some bands more surely than others (the 10 m bands tell more
+    about the red edge than about the SWIR), so at edges their spectra tilt: on scenes they never saw
+    their spectral angle error was above bicubic interpolation's while their RMSE was a third lower.
+    Taking the direction mostly from bicubic interpolation of the same coarse bands and the brightness
+    from the network keeps the network's detail and bicubic's spectral fidelity. Per pixel, so tiling
+    stays exact.
+    """
+    # blend * e + (1 - blend) * |e| * a / |a| is |e| times the blended direction; rescaled to length |e|.
+    length = estimate.norm(dim=0, keepdim=True)
+    mixed = blend * estimate + ((1 - blend) * length / anchor.norm(dim=0, keepdim=True).clamp_min(1e-6)) * anchor
+    return mixed * (length / mixed.norm(dim=0, keepdim=True).clamp_min(1e-6))
+
+
+def run_network(network: str, model: DSen2, bands10: np.ndarray, bands20: np.ndarray, bands60: np.ndarray | None,
+                device: torch.device, tile: int | None = None, batch_size: int = DEFAULT_BATCH["cpu"]
+                ) -> torch.Tensor:
+    """The scaled (out_bands, H, W) output of one network on one extent: the network's bands, spectrally
+    anchored to bicubic interpolation of its coarse target bands as its spec says. NaN inputs count as 0."""
+    spec = spec_for(network)
+    stack = network_stack(network, bands10, bands20, bands60, device)
+    estimate = apply_tiled(model, stack, tile or default_tile(model, device), batch_size)
+    if spec.spectral_blend >= 1:
+        return estimate
+    coarse = bands20 if spec.name == "20m" else bands60[:len(spec.outputs)]
+    anchor = upsample(np.nan_to_num(np.asarray(coarse, np.float32), nan=0.0), spec.factor, "bicubic")
+    return spectrally_anchored(estimate, torch.from_numpy(anchor * np.float32(INPUT_SCALE)).to(device),
+                               spec.spectral_blend)
+
+
 def _footprint(invalid: np.ndarray, factor: int) -> np.ndarray:
     """A coarse-grid mask on the 10 m grid: each coarse pixel covers factor x factor fine pixels."""
     return np.repeat(np.repeat(invalid, factor, axis=0), factor, axis=1)
@@ -144,9 +182,10 @@ def superresolve(bands10: np.ndarray, bands20: np.ndarray, bands60: np.ndarray |
     An output pixel is NaN exactly where one of the network's inputs is NaN at that place (a coarse
     band's pixel counting for all the 10 m pixels it covers): the 20 m bands where a 10 m or 20 m band
     is invalid; B1 and B9 where a 10 m, 20 m, B1 or B9 pixel is; B10 where B10 is. ``variant`` is
-    "light" (CPU) or "full" (the published size); ``device`` None picks CUDA when available. ``tile``
+    "light" (CPU) or "full" (GPU; see ``VARIANTS``); ``device`` None picks CUDA when available. ``tile``
     (core size in 10 m pixels; None: :func:`default_tile`) and ``batch_size`` trade memory for speed and
-    do not change the result.
+    do not change the result. Each output pixel keeps the network's brightness with a spectral direction
+    blended from the network's and bicubic interpolation's (:func:`spectrally_anchored`).
     Blocks with :data:`HALO_10M` pixels of context reproduce whole-image results.
     """
     _checked(bands10, bands20, bands60)
@@ -176,10 +215,8 @@ def superresolve_with(models: dict[str, DSen2], bands10: np.ndarray, bands20: np
         for network in ("20m",) if bands60 is None else ("20m", "60m"):
             if network == "60m":
                 invalid = invalid | _footprint(np.isnan(bands60[:2]).any(axis=0), 6)
-            stack = network_stack(network, bands10, bands20, bands60, device)
-            model = models[network]
             keep(SPECS[network].outputs,
-                 apply_tiled(model, stack, tile or default_tile(model, device), batch_size), invalid)
+                 run_network(network, models[network], bands10, bands20, bands60, device, tile, batch_size), invalid)
         if bands60 is not None and bands60.shape[0] == 3:
             keep(("B10",), upsample_to_10m(_scaled_tensor(bands60[2:], device), 6),
                  _footprint(np.isnan(bands60[2]), 6))

@@ -1,11 +1,11 @@
-"""Self-supervised DSen2 training on real Sentinel-2 data (Wald's protocol, no external ground truth).
+"""Self-supervised DSen2 training on real Sentinel-2 scenes (Wald protocol) and its evaluation.
 
-Every training scene is degraded by the network's factor (:mod:`s2mask.superres.wald`); the network
-learns to restore its real 20 m (or 60 m) bands from the degraded ones and the degraded 10 m bands,
-and is then applied unchanged at full scale. Random patches of the reduced-scale input stacks, with
-the eight flips and 90-degree rotations, an L1 loss and NAdam (as in DSen2) with a warmed-up,
-cosine-decayed learning rate. The held-out crop is never read here except by :func:`evaluate`.
-Deterministic for a given seed and thread count.
+The network learns to restore each real band from versions of all bands degraded by its factor (see
+:mod:`s2mask.superres.wald`): the real bands are the targets, so no high-resolution ground truth is
+needed. Training draws random patches from every scene of :mod:`.superres_scenes` that is not held out,
+with eight flips/rotations and per-band gain jitter; :func:`leave_one_out` trains one network per fold
+and scores each scene with the network that never saw it. Deterministic for a given seed and thread
+count.
 """
 
 from __future__ import annotations
@@ -18,90 +18,65 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from ..bands import BANDS_10M, BANDS_20M, file_band_id
-from ..errors import ParameterError, S2MaskError
-from ..io.raster import open_raster
-from ..superres.inference import apply_tiled, default_tile, network_stack
+from ..errors import S2MaskError
+from ..superres.inference import network_stack, run_network
 from ..superres.network import INPUT_SCALE, DSen2, architecture_kwargs, build_network, spec_for, weights_name
 from ..superres.wald import interpolate_targets, reduced_scale, rmse, sam, sre
+from .superres_scenes import FOLDS, SCENES, Scene, load_scenes, training_scenes
 
-#: Scenes under the shared data folder: two training scenes on different continents and levels, and a
-#: third, never trained on, for every reported metric.
-TRAINING_SCENES = ("real/dsen2_crops/S2A_MSIL1C_20170527_T33UUB_converted.npz",
-                   "real/riotiler_tiles/S2A_29RKH_20200219_0_L2A")
-HELD_OUT_SCENE = "real/dsen2_crops/S2B_MSIL1C_20171022_T49JGM_converted.npz"
-BANDS_60M_TRAINED = ("B1", "B9")
-
-
-@dataclass(frozen=True)
-class Scene:
-    """Reflectance on native grids: (4, H, W) B2 B3 B4 B8, (6, H/2, W/2) 20 m bands, (2, H/6, W/6) B1 B9."""
-
-    name: str
-    bands10: np.ndarray
-    bands20: np.ndarray
-    bands60: np.ndarray
-
-
-def _from_npz(path: Path) -> Scene:
-    # The DSen2 demo crops: uint16 DN = reflectance x 1e4 with their band order stored beside the arrays.
-    with np.load(path) as data:
-        def stack(key: str, names: tuple[str, ...]) -> np.ndarray:
-            order = [str(b) for b in data[f"band_order_{key}"]]
-            return np.stack([data[key][order.index(b)] for b in names]).astype(np.float32) / np.float32(1e4)
-        return Scene(path.stem.split("_")[3], stack("im10", BANDS_10M), stack("im20", BANDS_20M),
-                     stack("im60", BANDS_60M_TRAINED))
-
-
-def _from_folder(path: Path) -> Scene:
-    # rio-tiler's per-band GeoTIFFs (Bxx.tif, DN = reflectance x 1e4, 0 = no data, no offset before PB 04.00).
-    def stack(names: tuple[str, ...]) -> np.ndarray:
-        arrays = []
-        for name in names:
-            file = path / f"{file_band_id(name)}.tif"
-            dn = open_raster(str(file), file).ReadAsArray().astype(np.float32)
-            arrays.append(np.where(dn == 0, np.nan, dn / np.float32(1e4)))
-        return np.stack(arrays)
-    return Scene(path.name.split("_")[1], stack(BANDS_10M), stack(BANDS_20M), stack(BANDS_60M_TRAINED))
-
-
-def load_scene(path: str | Path) -> Scene:
-    """A scene from a DSen2 ``.npz`` crop or a folder of per-band GeoTIFFs."""
-    path = Path(path)
-    if path.suffix == ".npz" and path.is_file():
-        return _from_npz(path)
-    if path.is_dir():
-        return _from_folder(path)
-    raise S2MaskError("not a DSen2 crop (.npz) or a folder of band GeoTIFFs", path)
+#: The classical answers every network is compared with.
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
     network: str
     variant: str
-    epochs: int
+    #: Optimiser steps (batches); the same for every fold of a leave-one-out run.
+    steps: int
     batch_size: int = 16
-    #: Patch side on the reduced-scale grid (the network's own 10 m role).
+    #: Patch side on the reduced-scale grid (the network's own 10 m role); smaller scenes are zero-padded
+    #: and their padding is left out of the loss.
     patch: int = 48
     learning_rate: float = 3e-3
     seed: int = 0
-    #: Share of the patches drawn from each training scene, in scene order; None: in proportion to area.
-    scene_shares: tuple[float, ...] | None = None
     #: Per-band random gains between 1 / (1 + gain_jitter) and 1 + gain_jitter (0: none).
     gain_jitter: float = 0.0
+    #: Weight of the mean spectral angle (radians) added to the L1 loss (0: L1 only).
+    sam_weight: float = 0.0
+    #: Scenes of :data:`SCENES` left out of training.
+    excluded: tuple[str, ...] = ()
 
 
-def _pairs(scenes: list[Scene], network: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Reduced-scale (input stack, scaled target) of each scene, NaN-free scenes only."""
-    pairs = []
+@dataclass(frozen=True)
+class _Pair:
+    stack: torch.Tensor
+    target: torch.Tensor
+    share: float
+
+
+def _pairs(scenes: list[Scene], network: str) -> list[_Pair]:
+    """Reduced-scale (input stack, scaled target) of each scene part, with its share of the patches.
+
+    A scene's share grows with the square root of its area (large scenes give more, without drowning the
+    small ones from other climates) times its source's quality; its parts split it by area.
+    """
+    prepared = []
     for scene in scenes:
         degraded, target = reduced_scale(network, scene.bands10, scene.bands20, scene.bands60)
         if any(np.isnan(a).any() for a in (*[d for d in degraded if d is not None], target)):
             raise S2MaskError(f"training scene {scene.name} has no-data pixels; use complete scenes")
-        stack = network_stack(network, *degraded, device="cpu")
-        pairs.append((stack, torch.from_numpy(target * np.float32(INPUT_SCALE))))
+        prepared.append((scene.name, network_stack(network, *degraded, device="cpu"),
+                         torch.from_numpy(target * np.float32(INPUT_SCALE))))
+    areas: dict[str, float] = {}
+    for name, _, target in prepared:
+        areas[name] = areas.get(name, 0.0) + target.shape[1] * target.shape[2]
+    pairs = []
+    for name, stack, target in prepared:
+        quality = SCENES[name].quality if name in SCENES else 1.0
+        share = math.sqrt(areas[name]) * quality * target.shape[1] * target.shape[2] / areas[name]
+        pairs.append(_Pair(stack, target, share))
     return pairs
 
 
@@ -111,25 +86,50 @@ def _dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
     return torch.flip(x, dims=(-1,)) if k >= 4 else x
 
 
-def _batch(pairs: list[tuple[torch.Tensor, torch.Tensor]], probabilities: np.ndarray, config: TrainingConfig,
-           rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    inputs, targets = [], []
-    for _ in range(config.batch_size):
-        stack, target = pairs[rng.choice(len(pairs), p=probabilities)]
-        row = rng.integers(0, stack.shape[1] - config.patch + 1)
-        col = rng.integers(0, stack.shape[2] - config.patch + 1)
+def _batch(pairs: list[_Pair], config: TrainingConfig, rng: np.random.Generator
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(inputs, targets, mask of the pixels that count) of one batch of random patches."""
+    shares = np.array([pair.share for pair in pairs])
+    size, channels, outputs = config.patch, pairs[0].stack.shape[0], pairs[0].target.shape[0]
+    inputs = torch.zeros(config.batch_size, channels, size, size)
+    targets = torch.zeros(config.batch_size, outputs, size, size)
+    mask = torch.zeros(config.batch_size, 1, size, size)
+    for i in range(config.batch_size):
+        pair = pairs[rng.choice(len(pairs), p=shares / shares.sum())]
+        height, width = min(size, pair.stack.shape[1]), min(size, pair.stack.shape[2])
+        row = rng.integers(0, pair.stack.shape[1] - height + 1)
+        col = rng.integers(0, pair.stack.shape[2] - width + 1)
         k = int(rng.integers(0, 8))
-        window = (slice(None), slice(row, row + config.patch), slice(col, col + config.patch))
+        window = (slice(None), slice(row, row + height), slice(col, col + width))
         # One random gain per band, applied to a band wherever it appears (input and target): scenes differ
         # by band-wise illumination and atmosphere, so the network must transfer detail, not levels.
-        gains = torch.ones(stack.shape[0], 1, 1)
+        gains = torch.ones(channels, 1, 1)
         if config.gain_jitter:
-            spread = rng.uniform(-1, 1, stack.shape[0]) * math.log1p(config.gain_jitter)
+            spread = rng.uniform(-1, 1, channels) * math.log1p(config.gain_jitter)
             gains = torch.from_numpy(np.exp(spread)).float()[:, None, None]
-        inputs.append(_dihedral(stack[window] * gains, k))
-        targets.append(_dihedral(target[window] * gains[-target.shape[0]:], k))
-    return (torch.stack(inputs).contiguous(memory_format=torch.channels_last),
-            torch.stack(targets).contiguous(memory_format=torch.channels_last))
+        inputs[i, :, :height, :width] = pair.stack[window] * gains
+        targets[i, :, :height, :width] = pair.target[window] * gains[-outputs:]
+        mask[i, :, :height, :width] = 1.0
+        inputs[i], targets[i], mask[i] = _dihedral(inputs[i], k), _dihedral(targets[i], k), _dihedral(mask[i], k)
+    return (inputs.contiguous(memory_format=torch.channels_last),
+            targets.contiguous(memory_format=torch.channels_last), mask)
+
+
+def spectral_angle(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-pixel angle (radians) between (N, band, H, W) spectra; clamped so its gradient stays finite."""
+    dot = (estimate * target).sum(1)
+    norms = estimate.norm(dim=1) * target.norm(dim=1)
+    return torch.acos(torch.clamp(dot / norms.clamp_min(1e-6), -1 + 1e-6, 1 - 1e-6))
+
+
+def loss_function(estimate: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+                  sam_weight: float) -> torch.Tensor:
+    """Masked L1 (scaled reflectance), plus ``sam_weight`` x the masked mean spectral angle."""
+    counted = mask.sum()
+    loss = ((estimate - target).abs() * mask).sum() / (counted * estimate.shape[1])
+    if sam_weight:
+        loss = loss + sam_weight * (spectral_angle(estimate, target) * mask[:, 0]).sum() / counted
+    return loss
 
 
 def train(config: TrainingConfig, scenes: list[Scene], log: Callable[[str], None] = print) -> DSen2:
@@ -138,76 +138,115 @@ def train(config: TrainingConfig, scenes: list[Scene], log: Callable[[str], None
     rng = np.random.default_rng(config.seed)
     model = build_network(config.network, config.variant).to(memory_format=torch.channels_last)
     pairs = _pairs(scenes, config.network)
-    areas = np.array([target.shape[1] * target.shape[2] for _, target in pairs], dtype=np.float64)
-    shares = np.array(config.scene_shares if config.scene_shares is not None else areas, dtype=np.float64)
-    if shares.shape != areas.shape:
-        raise ParameterError(f"{len(shares)} scene shares given for {len(areas)} training scenes")
-    steps_per_epoch = math.ceil(areas.sum() / (config.patch**2 * config.batch_size))
-    total = config.epochs * steps_per_epoch
     optimiser = torch.optim.NAdam(model.parameters(), lr=config.learning_rate)
     # Linear warm-up: Adam's first updates move every weight by about the full learning rate, which
     # from the zero-initialised last layer throws the output far off the bilinear baseline.
-    warmup = max(1, total // 20)
+    total, warmup = config.steps, max(1, config.steps // 20)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: min(1.0, (step + 1) / warmup) * (0.1 + 0.45 * (1 + math.cos(math.pi * step / total))))
-    log(f"training dsen2 {config.network} {config.variant}: {total} steps ({steps_per_epoch} per epoch), "
-        f"{sum(p.numel() for p in model.parameters())} parameters")
+    scenes_used = f"without {', '.join(config.excluded)}" if config.excluded else "on every scene"
+    log(f"training dsen2 {config.network} {config.variant} {scenes_used}: "
+        f"{total} steps, {sum(p.numel() for p in model.parameters())} parameters")
     model.train()
-    start, running = time.perf_counter(), 0.0
+    start, running, every = time.perf_counter(), 0.0, max(1, total // 10)
     for step in range(total):
-        inputs, targets = _batch(pairs, shares / shares.sum(), config, rng)
-        loss = F.l1_loss(model(inputs), targets)
+        inputs, targets, mask = _batch(pairs, config, rng)
+        loss = loss_function(model(inputs), targets, mask, config.sam_weight)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         schedule.step()
         running += loss.item()
-        if (step + 1) % steps_per_epoch == 0 and ((step + 1) // steps_per_epoch) % max(1, config.epochs // 20) == 0:
-            log(f"epoch {(step + 1) // steps_per_epoch}/{config.epochs}  L1 {running / steps_per_epoch:.5f}  "
-                f"{time.perf_counter() - start:.0f} s")
-        if (step + 1) % steps_per_epoch == 0:
+        if (step + 1) % every == 0:
+            log(f"step {step + 1}/{total}  loss {running / every:.5f}  {time.perf_counter() - start:.0f} s")
             running = 0.0
     return model.eval()
 
 
-def evaluate(model: DSen2, network: str, scene: Scene) -> tuple[dict[str, float], dict[str, object]]:
-    """Reduced-scale scores of ``model`` on ``scene``: a summary (mean RMSE in reflectance x 1e4, its
-    ratio to bicubic, mean SRE in dB, SAM in degrees) and the per-band detail with the bicubic values."""
-    degraded, truth = reduced_scale(network, scene.bands10, scene.bands20, scene.bands60)
-    with torch.inference_mode():
-        device = next(model.parameters()).device
-        stack = network_stack(network, *degraded, device=device)
-        ours = apply_tiled(model, stack, default_tile(model, device), batch_size=2).cpu().numpy()
-    ours /= np.float32(INPUT_SCALE)
-    bicubic = interpolate_targets(network, degraded, "bicubic")
-    ours_rmse, bicubic_rmse = rmse(ours, truth) * 1e4, rmse(bicubic, truth) * 1e4
-    ours_sre, bicubic_sre = sre(ours, truth), sre(bicubic, truth)
-    summary = {"ratio_to_bicubic": round(float(ours_rmse.mean() / bicubic_rmse.mean()), 4),
-               "rmse": round(float(ours_rmse.mean()), 2), "rmse_bicubic": round(float(bicubic_rmse.mean()), 2),
-               "sam_deg": round(sam(ours, truth), 3), "sre_db": round(float(ours_sre.mean()), 2)}
-    bands = {band: {"rmse": round(float(a), 2), "rmse_bicubic": round(float(b), 2), "sre_db": round(float(c), 2),
-                    "sre_bicubic_db": round(float(d), 2)}
-             for band, a, b, c, d in zip(spec_for(network).outputs, ours_rmse, bicubic_rmse, ours_sre, bicubic_sre)}
-    detail = {"scene": scene.name, "scale": f"reduced by {spec_for(network).factor} (Wald protocol)",
-              "units": "rmse: reflectance x 1e4", "bands": bands, "sam_bicubic_deg": round(sam(bicubic, truth), 3)}
-    return summary, detail
+def _pooled(arrays: list[np.ndarray]) -> np.ndarray:
+    """(band, 1, pixels): the parts of a scene side by side, so metrics pool their pixels."""
+    return np.concatenate([a.reshape(a.shape[0], 1, -1) for a in arrays], axis=2)
 
 
-def registry_entry(model: DSen2, config: TrainingConfig, evaluation: tuple[dict[str, float], dict[str, object]],
-                   command: str, seconds: float, file: str) -> dict[str, object]:
+def _scores(estimate: np.ndarray, truth: np.ndarray) -> dict[str, object]:
+    return {"rmse": [round(float(v), 2) for v in rmse(estimate, truth) * 1e4],
+            "sre_db": [round(float(v), 2) for v in sre(estimate, truth)], "sam_deg": round(sam(estimate, truth), 3)}
+
+
+def evaluate(model: DSen2, network: str, parts: list[Scene]) -> dict[str, object]:
+    """Reduced-scale scores of ``model`` and of the interpolations on one scene (its parts pooled):
+    per band RMSE (reflectance x 1e4) and SRE (dB), SAM (degrees) over the network's bands."""
+    estimates: dict[str, list[np.ndarray]] = {method: [] for method in (*INTERPOLATIONS, "dsen2")}
+    truths = []
+    device = next(model.parameters()).device
+    for part in parts:
+        degraded, truth = reduced_scale(network, part.bands10, part.bands20, part.bands60)
+        with torch.inference_mode():
+            ours = run_network(network, model, *degraded, device=device).cpu().numpy()
+        estimates["dsen2"].append(ours / np.float32(INPUT_SCALE))
+        for method in INTERPOLATIONS:
+            estimates[method].append(interpolate_targets(network, degraded, method))
+        truths.append(truth)
+    truth = _pooled(truths)
+    methods = {method: _scores(_pooled(arrays), truth) for method, arrays in estimates.items()}
+    ratio = np.mean(methods["dsen2"]["rmse"]) / np.mean(methods["bicubic"]["rmse"])
+    return {"scene": parts[0].name, "pixels": int(truth.shape[2]), "bands": list(spec_for(network).outputs),
+            "ratio_to_bicubic": round(float(ratio), 4), "methods": methods}
+
+
+def summary(per_scene: list[dict[str, object]]) -> dict[str, float]:
+    """Means over scenes: the ratio of DSen2's mean RMSE to bicubic's, and both SAMs."""
+    def mean(values: list[float]) -> float:
+        return float(np.mean(values))
+    return {"scenes": len(per_scene),
+            "ratio_to_bicubic": round(mean([s["ratio_to_bicubic"] for s in per_scene]), 4),
+            "rmse": round(mean([np.mean(s["methods"]["dsen2"]["rmse"]) for s in per_scene]), 2),
+            "rmse_bicubic": round(mean([np.mean(s["methods"]["bicubic"]["rmse"]) for s in per_scene]), 2),
+            "sre_db": round(mean([np.mean(s["methods"]["dsen2"]["sre_db"]) for s in per_scene]), 2),
+            "sam_deg": round(mean([s["methods"]["dsen2"]["sam_deg"] for s in per_scene]), 3),
+            "sam_bicubic_deg": round(mean([s["methods"]["bicubic"]["sam_deg"] for s in per_scene]), 3)}
+
+
+def leave_one_out(config: TrainingConfig, root: Path, folds: dict[str, tuple[str, ...]] | None = None,
+                  log: Callable[[str], None] = print,
+                  trained: Callable[[str, TrainingConfig], DSen2 | None] | None = None,
+                  keep: Callable[[str, DSen2], None] | None = None) -> list[dict[str, object]]:
+    """Train one network per fold of ``folds`` (default :data:`FOLDS`) without the fold's scenes and score
+    each of those scenes with it. ``trained(fold, config)`` may return the fold's network trained before
+    (it is then not trained again); ``keep(fold, model)`` may store it."""
+    results = []
+    for fold, held_out in (folds or FOLDS).items():
+        fold_config = TrainingConfig(**{**asdict(config), "excluded": held_out})
+        model = trained(fold, fold_config) if trained is not None else None
+        if model is None:
+            model = train(fold_config, load_scenes(root, training_scenes(held_out)), log)
+            if keep is not None:
+                keep(fold, model)
+        for name in held_out:
+            result = {"fold": fold, **evaluate(model, config.network, load_scenes(root, (name,)))}
+            sams = result["methods"]["dsen2"]["sam_deg"], result["methods"]["bicubic"]["sam_deg"]
+            log(f"  {name}: {result['ratio_to_bicubic']:.3f} x bicubic, SAM {sams[0]:.3f} (bicubic {sams[1]:.3f})")
+            results.append(result)
+    return results
+
+
+def registry_entry(model: DSen2, config: TrainingConfig, per_scene: list[dict[str, object]], command: str,
+                   seconds: float, file: str) -> dict[str, object]:
     """The weights-registry entry of a trained network (``s2mask.weights.register`` adds the sha256)."""
     spec = spec_for(config.network)
-    summary, detail = evaluation
     return {
         "name": weights_name(config.network, config.variant), "kind": "superres", "file": file,
         "architecture": "DSen2", "architecture_kwargs": architecture_kwargs(model), "variant": config.variant,
         "bands": list(spec.inputs), "outputs": list(spec.outputs), "resolution": 10,
         "normalisation": f"reflectance x {INPUT_SCALE:g} (DN / 2000); lower-resolution bands bilinear-upsampled",
-        "training": {**asdict(config), "command": command, "data": list(TRAINING_SCENES),
-                     "held_out": HELD_OUT_SCENE, "degradation": "Gaussian PSF sigma 1/factor px, then "
-                     "factor x factor area mean (Wald protocol)", "loss": "L1",
+        "spectral_blend": spec.spectral_blend,
+        "training": {**asdict(config), "command": command, "data": list(training_scenes(config.excluded)),
+                     "degradation": "Gaussian PSF sigma 1/factor px, then factor x factor area mean (Wald protocol)",
+                     "loss": "L1" + (f" + {config.sam_weight:g} x SAM (radians)" if config.sam_weight else ""),
                      "optimiser": "NAdam, 5 % linear warm-up, cosine decay to 0.1 x lr",
                      "augmentation": "8 flips/rotations, per-band gains (gain_jitter)",
                      "wall_seconds": round(seconds), "threads": torch.get_num_threads()},
-        "metrics": summary, "metrics_detail": detail,
+        "evaluation": "leave-one-scene-out: each scene scored at reduced scale by a network of this recipe "
+                      "trained without it (folds: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in FOLDS.items()) + ")",
+        "metrics": summary(per_scene) if per_scene else {}, "metrics_detail": per_scene,
     }
