@@ -102,6 +102,12 @@ def _methods(level: str, bands: tuple[str, ...]) -> dict[str, tuple[object, tupl
             except S2MaskError:
                 continue
             methods[f"{label} [{shadows}]"] = (masker, subset)
+    try:  # what CPUs without hardware bfloat16 run by default (issue 22)
+        methods["cnn2d [network+geometry] int8"] = (load_masker("cnn2d", level=level, bands=bands, device="cpu",
+                                                                threads=THREADS, shadows="network+geometry",
+                                                                precision="int8"), bands)
+    except S2MaskError:
+        pass
     if level == "L1C" and set(ALL_BANDS) <= set(bands):
         methods.update({name: (masker, ALL_BANDS) for name, masker in _compared_maskers().items()})
     return methods
@@ -355,7 +361,7 @@ def speed(args: argparse.Namespace) -> None:
     for name, level, bands in (("cnn2d-l1c", "L1C", ALL_BANDS), ("cnn2d-l2a", "L2A", L2A_BANDS),
                                ("cnn2d 6-band L1C", "L1C", REDUCED_BANDS), ("cnn2d 6-band L2A", "L2A", REDUCED_BANDS),
                                ("cnn2d 4-band L1C", "L1C", BANDS_10M), ("cnn2d 4-band L2A", "L2A", BANDS_10M)):
-        for precision in args.precisions:  # auto: bfloat16 where the CPU computes it in hardware
+        for precision in args.precisions:  # auto: bfloat16 where the CPU computes it in hardware, else int8
             try:
                 masker = load_masker("cnn2d", level=level, bands=bands, device="cpu", threads=THREADS,
                                      shadows="network", precision=precision)
@@ -556,7 +562,7 @@ def main() -> None:
                         help="synthetic test scenes per level (accuracy; margins adds as many validation scenes)")
     parser.add_argument("--block", type=int, default=1024, help="block core edge in pixels (speed)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs, best kept (speed)")
-    parser.add_argument("--precisions", type=lambda text: tuple(text.split(",")), default=("auto", "float32"),
+    parser.add_argument("--precisions", type=lambda text: tuple(text.split(",")), default=("auto", "float32", "int8"),
                         help="the networks' arithmetic to time (speed; float32 alone under ONEDNN_MAX_CPU_ISA=AVX2, "
                              "where oneDNN refuses bfloat16)")
     args = parser.parse_args()

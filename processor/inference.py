@@ -7,7 +7,7 @@ tile's core. The result therefore does not depend on the tile size, the batch si
 image is processed whole or as blocks whose halo is at least ``radius`` (the pipeline's case): the
 tests compare them class for class. Small tiles keep the activations of a tile in the CPU caches;
 GPUs get larger ones. On a CPU with several threads the tiles run in parallel, one per thread, each
-single-threaded (:func:`predict`). A network converted to bfloat16 (:func:`select_dtype`) gets its
+single-threaded (:func:`predict`). A network converted to bfloat16 (:func:`select_precision`) gets its
 input in bfloat16 and hands back float32 logits.
 """
 
@@ -19,17 +19,19 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
+from . import cpu
+from .allocator import keep_freed_memory
 from .compute import PRECISIONS
 from .cores import available_cores
-from .errors import ParameterError
+from .errors import ModelError, ParameterError
 
 #: Most output pixels per tile edge and tiles per forward pass, by device type. On the CPU, a 1056-pixel
 #: block (1024 plus the halo) cut into 3 x 3 tiles of 352 took 0.34 CPU-s with CNN2D, against 0.49 as
 #: 5 x 5 tiles of 256, whose last row and column were mostly edge padding.
 DEFAULT_TILE = {"cpu": 384, "cuda": 1024}
 DEFAULT_BATCH = {"cpu": 1, "cuda": 4}
-#: The arithmetics a mask network can run in, by the names of ``ProcessingParameters.precision``.
-DTYPES = {name: getattr(torch, name) for name in PRECISIONS if name != "auto"}
+#: The float arithmetics a mask network's parameters can be converted to.
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 def select_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -44,24 +46,32 @@ def select_device(device: str | torch.device | None = "auto") -> torch.device:
         raise ParameterError(f"unknown torch device {device!r}") from err
 
 
-def native_bfloat16() -> bool:
-    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX). There oneDNN runs the mask
-    networks' convolutions about twice as fast as in float32 (they are bound by memory traffic, which
-    halves); elsewhere it emulates bfloat16 at no gain."""
-    probes = (getattr(torch.cpu, "_is_avx512_bf16_supported", None), getattr(torch.cpu, "_is_amx_tile_supported", None))
-    return any(probe is not None and probe() for probe in probes)
+def select_precision(precision: str, device: torch.device, int8: bool = True) -> str:
+    """The arithmetic of the mask networks, "float32", "bfloat16" or "int8"; ``int8`` says whether the
+    network has an int8 calibration (:mod:`s2mask.models.quantized`).
 
-
-def select_dtype(precision: str, device: torch.device) -> torch.dtype:
-    """The arithmetic of the mask networks: ``"auto"`` is bfloat16 on a CPU with :func:`native_bfloat16`
-    and oneDNN, else float32; ``"float32"``/``"bfloat16"`` as given."""
+    ``"auto"`` is bfloat16 on a CPU that computes it in hardware (:func:`s2mask.cpu.bfloat16_fast`), else
+    int8 where it runs fast and the network allows (:func:`s2mask.cpu.int8_fast`), else float32. An
+    explicit choice the machine cannot honour is refused here, before any work: bfloat16 where oneDNN
+    cannot run it (AVX2-only CPUs; emulated without oneDNN it ran twelve times slower than float32),
+    int8 off the CPU or without the quantised engine or a calibration."""
+    if precision not in PRECISIONS:
+        raise ParameterError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    on_cpu = device.type == "cpu"
     if precision == "auto":
-        fast = device.type == "cpu" and torch.backends.mkldnn.is_available() and native_bfloat16()
-        return torch.bfloat16 if fast else torch.float32
-    try:
-        return DTYPES[precision]
-    except KeyError:
-        raise ParameterError(f"precision must be auto, {' or '.join(DTYPES)}, got {precision!r}") from None
+        if on_cpu and cpu.bfloat16_fast():
+            return "bfloat16"
+        return "int8" if on_cpu and int8 and cpu.int8_fast() else "float32"
+    if precision == "bfloat16" and on_cpu and not cpu.bfloat16_runs():
+        raise ParameterError("precision bfloat16 needs a CPU on which oneDNN runs bfloat16 (AVX512BW/VL/DQ or "
+                             "AVX-NE-CONVERT), and this one has neither: use precision auto or float32")
+    if precision == "int8" and not (on_cpu and cpu.int8_fast()):
+        raise ParameterError("precision int8 runs on the CPU only, with torch's x86 quantised engine and AVX2: "
+                             "use precision auto or float32")
+    if precision == "int8" and not int8:
+        raise ModelError("this network cannot run in int8 (it takes a CNN2D calibrated in processor/weights/int8.json "
+                         "and torch's quantised modules): use precision auto or float32")
+    return precision
 
 
 def set_threads(threads: int = 0) -> int:
@@ -102,17 +112,20 @@ def _tile_input(stack: np.ndarray, row: int, col: int, radius: int, out: np.ndar
 @torch.inference_mode()
 def predict(network: torch.nn.Module, stack: np.ndarray, *, device: torch.device | None = None,
             tile: int | None = None, batch_size: int | None = None, out: np.ndarray | None = None,
-            probabilities: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
+            probabilities: bool = True, valid: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray]:
     """Softmax probabilities (classes, H, W) float32 and the most probable class index (H, W) uint8
     of ``network`` (in eval mode, on ``device``) over a (channels, H, W) feature stack; the
     probabilities are written into ``out`` when given. With ``probabilities=False`` (and no ``out``)
-    only the classes are computed, and None stands for the probabilities.
+    only the classes are computed, and None stands for the probabilities. With ``valid`` (H, W), a tile
+    without any valid pixel is not computed: its classes and probabilities are 0 (outside the swath of
+    a partial tile, often half of it, the network has nothing to say).
 
     Edge tiles are padded to the full tile size by replication (their extra output is dropped), so every
     forward pass of a batch has one shape. The tiles take the dtype of the network's parameters.
     """
     device = device or next(network.parameters()).device
     dtype = next(network.parameters()).dtype
+    keep_freed_memory()
     tile = tile or DEFAULT_TILE.get(device.type, DEFAULT_TILE["cpu"])
     batch_size = batch_size or DEFAULT_BATCH.get(device.type, DEFAULT_BATCH["cpu"])
     if tile < 1 or batch_size < 1:
@@ -124,6 +137,14 @@ def predict(network: torch.nn.Module, stack: np.ndarray, *, device: torch.device
         out = np.empty((network.n_classes, height, width), dtype=np.float32)
     classes = np.empty((height, width), dtype=np.uint8)
     boxes = _tiles(height, width, tile_rows, tile_cols)
+    if valid is not None:
+        computed = [valid[row:row + rows, col:col + cols].any() for row, col, rows, cols in boxes]
+        for (row, col, rows, cols), compute in zip(boxes, computed):
+            if not compute:
+                classes[row:row + rows, col:col + cols] = 0
+                if out is not None:
+                    out[:, row:row + rows, col:col + cols] = 0
+        boxes = [box for box, compute in zip(boxes, computed) if compute]
     shape = (batch_size, tile_rows + 2 * radius, tile_cols + 2 * radius, channels)
     chunks = [boxes[start:start + batch_size] for start in range(0, len(boxes), batch_size)]
     buffers = threading.local()
@@ -147,7 +168,7 @@ def predict(network: torch.nn.Module, stack: np.ndarray, *, device: torch.device
                 out[:, row:row + rows, col:col + cols] = soft[k, :, :rows, :cols]
 
     threads = torch.get_num_threads()
-    if device.type == "cpu" and threads > 1:
+    if device.type == "cpu" and threads > 1 and chunks:
         # One tile per thread, each single-threaded: the small convolutions of these networks spend
         # more time in OpenMP barriers than in arithmetic when threads share a tile (ten times more on a
         # busy machine). Every tile is computed single-threaded, so results do not depend on the count.

@@ -21,9 +21,11 @@ from typing import Protocol
 
 import numpy as np
 
+from .allocator import keep_freed_memory, release_freed_memory
 from .bands import BANDS_10M, BANDS_20M, BANDS_60M
 from .classes import N_CLASSES, MaskClass
 from .grid import Block, Grid, Window, count_blocks, iter_blocks
+from .io.raster import drop_block_cache
 from .masking import Masker, TileGeometry, block_angles, predict_block
 from .params import ProcessingParameters
 
@@ -253,6 +255,7 @@ def stream_blocks(source: BandSource, masker: Masker, grid: Grid, layers: TileLa
     ``band_workers`` bands at a time; the "read" timing is then the time spent waiting for bands.
     """
     timings = timings or Timings()
+    keep_freed_memory()
     reading.prepare()
     resolution = mask_resolution(grid)
     terrain = getattr(source, "elevation", None)
@@ -275,6 +278,10 @@ def stream_blocks(source: BandSource, masker: Masker, grid: Grid, layers: TileLa
         if progress:
             progress(block.index + 1, total)
         clock = timings.add("store", clock)
+    # Nothing of the blocks is needed any more: their memory goes back before the whole-tile step,
+    # which needs the most (at 10 m it peaked there, with GDAL's cache still full).
+    drop_block_cache()
+    release_freed_memory()
     whole_tile = geometry() if masker.tile_layers else None
     if whole_tile is None:
         return layers.classes

@@ -18,7 +18,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "processor"
 #: networks; 4: the chooser above both kinds of masker; 5: the parameters; 6: the streaming engine;
 #: 7: what runs a product or arrays through it; 8: SNAP, batches, training and evaluation; 9: the CLI.
 FLOORS = [
-    {"s2mask", "errors", "interrupts", "cores", "bands", "classes", "grid", "angles", "compute", "weights"},
+    {"s2mask", "errors", "interrupts", "cores", "bands", "classes", "grid", "angles", "compute", "weights", "cpu",
+     "allocator"},
     {"masking", "resample", "inference"},
     {"io", "physics", "superres", "sim", "evaluation"},
     {"models"},

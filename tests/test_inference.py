@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from s2mask import inference
+from s2mask import cpu
 from s2mask.errors import ParameterError
 from s2mask.grid import Grid, iter_blocks
-from s2mask.inference import balanced_tile, predict, select_device, select_dtype, set_threads
+from s2mask.inference import balanced_tile, predict, select_device, set_threads
 from s2mask.models.networks import build_network
 
 
@@ -69,19 +69,11 @@ def test_devices_and_threads_are_checked():
 
 
 @pytest.mark.hardware
-def test_precision_auto_is_bfloat16_only_on_cpus_that_compute_it_in_hardware(monkeypatch):
-    cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    monkeypatch.setattr(inference, "native_bfloat16", lambda: True)
-    assert select_dtype("auto", cpu) == (torch.bfloat16 if torch.backends.mkldnn.is_available() else torch.float32)
-    assert select_dtype("auto", cuda) == torch.float32
-    monkeypatch.setattr(inference, "native_bfloat16", lambda: False)
-    assert select_dtype("auto", cpu) == torch.float32
-    assert select_dtype("bfloat16", cpu) == torch.bfloat16 and select_dtype("float32", cpu) == torch.float32
-    with pytest.raises(ParameterError, match="precision"):
-        select_dtype("float16", cpu)
-
-
-def test_a_bfloat16_network_tiles_exactly_and_follows_float32(network, stack):
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_bfloat16_network_tiles_exactly_and_follows_float32(network, stack, monkeypatch, fused):
+    # Fused where oneDNN runs bfloat16, else (and always when told it cannot) torch's own modules.
+    if not fused:
+        monkeypatch.setattr(cpu, "bfloat16_runs", lambda: False)
     half = build_network("CNN2D", 5, 2).eval().to(memory_format=torch.channels_last)
     half.load_state_dict(network.state_dict())
     half = half.to(torch.bfloat16)
@@ -93,3 +85,21 @@ def test_a_bfloat16_network_tiles_exactly_and_follows_float32(network, stack):
     _, single = predict(network, stack)
     # bfloat16 keeps 8 bits of mantissa: only pixels whose two best classes are nearly tied may change.
     assert (whole != single).mean() < 0.02
+
+
+def test_tiles_without_a_valid_pixel_are_not_computed(network, stack):
+    probabilities, classes = predict(network, stack, tile=50)
+    valid = np.ones(stack.shape[1:], dtype=bool)
+    valid[:, :110] = False  # 3 x 4 tiles of 50 x 43 px: the first two columns hold no valid pixel
+    calls = []
+    hook = network.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        skipped_probabilities, skipped = predict(network, stack, tile=50, valid=valid)
+    finally:
+        hook.remove()
+    assert len(calls) == 3 * 2
+    np.testing.assert_array_equal(skipped[:, 86:], classes[:, 86:])
+    np.testing.assert_allclose(skipped_probabilities[:, :, 86:], probabilities[:, :, 86:], atol=1e-6)
+    assert not skipped[:, :86].any() and not skipped_probabilities[:, :, :86].any()
+    _, none = predict(network, stack, valid=np.zeros_like(valid))
+    assert not none.any()

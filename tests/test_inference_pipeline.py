@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
+from s2mask import cpu
+from s2mask.errors import ParameterError
 from s2mask.pipeline import run
 
 
@@ -14,9 +16,15 @@ def classes_of(result):
     return dataset.ReadAsArray()
 
 
-@pytest.mark.parametrize(("level", "precision"), [("L1C", "float32"), ("L2A", "float32"), ("L1C", "bfloat16")])
+@pytest.mark.parametrize(("level", "precision"), [("L1C", "float32"), ("L2A", "float32"), ("L1C", "bfloat16"),
+                                                ("L2A", "int8")])
 def test_cnn_runs_in_blocks_equal_the_whole_tile(product_factory, tmp_path, level, precision):
     product = product_factory(level, "05.10", size=240)
+    if not {"bfloat16": cpu.bfloat16_runs, "int8": cpu.int8_fast}.get(precision, lambda: True)():
+        # the hardware path where it exists, its refusal (tests/test_cpu.py) where it does not
+        with pytest.raises(ParameterError, match=f"precision {precision}"):
+            run(product, tmp_path / "whole", model="cnn", precision=precision)
+        return
     whole = run(product, tmp_path / "whole", model="cnn", resolution=10, block_size=4096, precision=precision,
                 outputs=("cog", "report"))
     # The blocked run also keeps the probabilities, which the whole one skips computing.

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from s2mask import weights
+from s2mask import cpu, weights
 from s2mask.bands import ALL_BANDS, BANDS_10M, L2A_BANDS, REDUCED_BANDS
 from s2mask.choice import select_masker
 from s2mask.errors import MissingBandError, ModelError
 from s2mask.masking import BlockPrediction, decode, predict_block
-from s2mask.models import choose_entry, load_masker, load_network
+from s2mask.models import choose_entry, fused, load_masker, load_network
 from s2mask.models.features import FeatureSpec, feature_stack, incidence_cosine
 from s2mask.models.fused import fusable
 from s2mask.models.networks import OUTPUT_CLASSES, build_network
@@ -43,19 +43,23 @@ def test_fused_cpu_inference_gives_the_training_forward(architecture, monkeypatc
     torch.testing.assert_close(inferred, trained, rtol=1e-5, atol=1e-5)
     with torch.inference_mode():
         half = x.to(torch.bfloat16)
-        assert fusable(half) == torch.backends.mkldnn.is_available()
+        # fused where oneDNN runs bfloat16; elsewhere torch's modules compute the same
+        assert fusable(half) == (fused._POINTWISE is not None and cpu.bfloat16_runs())
         rounded = build_network(architecture, 13, 4).eval()
         rounded.load_state_dict(network.state_dict())
         inferred_half = rounded.to(torch.bfloat16)(half).float()
     torch.testing.assert_close(inferred_half, trained, rtol=0.05, atol=0.05)
+    monkeypatch.setattr(cpu, "bfloat16_runs", lambda: False)
+    with torch.inference_mode():
+        assert not fusable(half)
+        torch.testing.assert_close(rounded(half).float(), trained, rtol=0.05, atol=0.05)
     monkeypatch.setattr(torch.backends.mkldnn, "enabled", False)
     with torch.inference_mode():
         assert not fusable(x)
+        torch.testing.assert_close(rounded(half).float(), trained, rtol=0.05, atol=0.05)
 
 
 def test_a_torch_without_the_fused_convolution_falls_back(monkeypatch):
-    from s2mask.models import fused
-
     monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
     assert fused._find_pointwise() is None
 
@@ -133,7 +137,8 @@ def test_the_pipeline_finds_a_model_for_each_level_and_the_reduced_bands():
         assert four["bands"] == list(BANDS_10M) and four["levels"] == [level]
 
 
-def test_maskers_compute_in_the_precision_asked_for():
+def test_maskers_compute_in_the_precision_asked_for(monkeypatch):
+    monkeypatch.setattr(cpu, "bfloat16_runs", lambda: True)  # loading runs no convolution: any CPU will do
     for precision in ("float32", "bfloat16"):
         masker = load_masker("cnn", level="L1C", bands=ALL_BANDS, device="cpu", precision=precision)
         assert masker.precision == precision

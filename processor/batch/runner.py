@@ -222,6 +222,12 @@ def run_batch(inputs: Iterable[str | Path], output_dir: str | Path, params: Proc
         params = replace(params, outputs=(*params.outputs, "report"))
     retries, retry_delay, workers, memory_per_worker_gb = _checked_options(retries, retry_delay, workers,
                                                                            memory_per_worker_gb)
+    if scheduler is None and client is None and masker is None and params.model != "physics":
+        # The workers of a local cluster run on this CPU: a device or an arithmetic it cannot run fails
+        # here, once, instead of in every product.
+        from ..inference import select_device, select_precision
+
+        select_precision(params.precision, select_device(params.device))
     # Absolute, as workers elsewhere (or with another working folder) must find them.
     every_path = [path.absolute() for path in expand_inputs(inputs)]
     paths, outcomes = _distinct(every_path)

@@ -19,11 +19,13 @@ import torch
 
 from .. import weights
 from ..errors import MissingBandError, ModelError
-from ..inference import select_device, select_dtype, set_threads
+from ..inference import DTYPES, select_device, select_precision, set_threads
 from ..masking import require_bands
+from . import quantized
 from .features import FeatureSpec
 from .masker import CNNMasker
 from .networks import FAMILIES, OUTPUT_CLASSES, build_network
+from .quantized import Int8CNN2D
 
 DEFAULT_FAMILY = "cnn2d"
 
@@ -49,23 +51,33 @@ def choose_entry(family: str, level: str, available_bands: tuple[str, ...]) -> d
 
 
 def network_from_entry(item: Mapping[str, Any], path: Path, device: torch.device,
-                       dtype: torch.dtype = torch.float32) -> torch.nn.Module:
-    """The network an entry describes with the weights in ``path``, in eval mode on ``device``, its
-    parameters in ``dtype`` (the weights are trained and stored in float32)."""
+                       precision: str = "float32") -> torch.nn.Module:
+    """The network an entry describes with the weights in ``path``, in eval mode on ``device``, in
+    ``precision``: "float32" (the weights are trained and stored so), "bfloat16", or "int8" (a CNN2D
+    with its heaviest layers quantised by the entry's calibration, :mod:`s2mask.models.quantized`)."""
     spec, name = FeatureSpec.from_registry(item), item["name"]
     if tuple(item["classes"]) != OUTPUT_CLASSES:
         raise ModelError(f"weights {name!r} predict classes {item['classes']}, expected {list(OUTPUT_CLASSES)}")
     network = build_network(item["architecture"], len(spec.bands), len(spec.aux), **item["architecture_kwargs"])
-    network = weights.load_into(network, path, name).eval().to(device=device, dtype=dtype)
+    network = weights.load_into(network, path, name).eval().to(device=device)
+    if precision == "int8":
+        return Int8CNN2D(network.to(memory_format=torch.channels_last), quantized.calibration(item))
+    network = network.to(dtype=DTYPES[precision])
     # Channels-last suits the 2-D convolutions (the inference feeds tiles in that layout); torch has no
     # such layout for the 5-D weights of CNN3D.
     return network if any(p.dim() == 5 for p in network.parameters()) else network.to(memory_format=torch.channels_last)
 
 
+def int8_ready(item: Mapping[str, Any]) -> bool:
+    """Whether an entry's network can run in int8: a CNN2D with a calibration for its weights, and a torch
+    with quantised modules."""
+    return item["architecture"] == "CNN2D" and quantized.available() and quantized.calibration(item) is not None
+
+
 @lru_cache(maxsize=8)
-def _cached_network(name: str, device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
+def _cached_network(name: str, device: torch.device, precision: str) -> torch.nn.Module:
     item = weights.entry(name)
-    return network_from_entry(item, weights.weight_file(item), device, dtype)
+    return network_from_entry(item, weights.weight_file(item), device, precision)
 
 
 def read_entry_file(entry_file: str | Path) -> tuple[dict[str, Any], Path]:
@@ -87,15 +99,16 @@ def masker_from_file(entry_file: str | Path, device: str = "auto", shadows: str 
     """A masker from a scratch entry written by ``s2mask train`` (``<name>.json`` beside ``<name>.pt``)."""
     item, path = read_entry_file(entry_file)
     torch_device = select_device(device)
-    network = network_from_entry(item, path, torch_device, select_dtype(precision, torch_device))
+    network = network_from_entry(item, path, torch_device, select_precision(precision, torch_device, int8_ready(item)))
     return CNNMasker(item, network, torch_device, shadows)
 
 
 def load_network(name: str, device: str = "auto", precision: str = "float32") -> torch.nn.Module:
     """The network of registry entry ``name`` with its weights, in eval mode on ``device`` in
-    ``precision`` (see :func:`~s2mask.inference.select_dtype`; cached)."""
+    ``precision`` (see :func:`~s2mask.inference.select_precision`; cached)."""
     torch_device = select_device(device)
-    return _cached_network(name, torch_device, select_dtype(precision, torch_device))
+    arithmetic = select_precision(precision, torch_device, int8_ready(weights.entry(name)))
+    return _cached_network(name, torch_device, arithmetic)
 
 
 def resolve_entry(model: str, level: str, available_bands: tuple[str, ...]) -> dict[str, Any]:
@@ -115,11 +128,12 @@ def resolve_entry(model: str, level: str, available_bands: tuple[str, ...]) -> d
 def load_masker(model: str, *, level: str, bands: tuple[str, ...], device: str = "auto", threads: int = 0,
                 precision: str = "auto", shadows: str | None = None) -> CNNMasker:
     """The masker of :func:`resolve_entry` on ``device`` in ``precision`` (the networks' arithmetic,
-    :func:`~s2mask.inference.select_dtype`); ``shadows`` overrides the entry's shadow mode ("network"
+    :func:`~s2mask.inference.select_precision`); ``shadows`` overrides the entry's shadow mode ("network"
     or "network+geometry"); ``threads`` are the CPU threads of the networks and the shadow step."""
     torch_device = select_device(device)
-    dtype = select_dtype(precision, torch_device)
+    item = resolve_entry(model, level, bands)
+    arithmetic = select_precision(precision, torch_device, int8_ready(item))
     if torch_device.type == "cpu":
         set_threads(threads)
-    item = resolve_entry(model, level, bands)
-    return CNNMasker(item, _cached_network(item["name"], torch_device, dtype), torch_device, shadows, threads=threads)
+    return CNNMasker(item, _cached_network(item["name"], torch_device, arithmetic), torch_device, shadows,
+                     threads=threads)

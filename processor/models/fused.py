@@ -7,8 +7,9 @@ compiler emits for convolution + activation) does all three in one pass: on a 41
 CNN2D, 24.7 ms instead of 31.7 for the whole network on one core, the 1x1 layers two to three times
 faster. It gives the same values to float rounding (a few 1e-6 on the logits of the shipped networks).
 
-Only inference on the CPU in float32 or bfloat16 takes this path; training, other devices and a torch
-built without oneDNN (or with it switched off) run the modules as they are.
+Only inference on the CPU in float32, or in bfloat16 where oneDNN runs it (:func:`s2mask.cpu.bfloat16_runs`),
+takes this path; training, other devices and a torch built without oneDNN (or with it switched off) run
+the modules as they are.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+
+from .. import cpu
 
 
 def _find_pointwise() -> Callable[..., torch.Tensor] | None:
@@ -39,10 +42,11 @@ _POINTWISE = _find_pointwise()
 
 
 def fusable(x: torch.Tensor) -> bool:
-    """Whether a convolution of ``x`` may take the fused path: CPU inference in float32 or bfloat16,
-    oneDNN present and not switched off (``torch.backends.mkldnn.enabled``)."""
+    """Whether a convolution of ``x`` may take the fused path: CPU inference in float32, or in bfloat16
+    where oneDNN runs it, oneDNN present and not switched off (``torch.backends.mkldnn.enabled``)."""
     return (_POINTWISE is not None and torch.backends.mkldnn.enabled and not torch.is_grad_enabled()
-            and x.device.type == "cpu" and x.dtype in (torch.float32, torch.bfloat16))
+            and x.device.type == "cpu"
+            and (x.dtype == torch.float32 or (x.dtype == torch.bfloat16 and cpu.bfloat16_runs())))
 
 
 def conv2d(conv: nn.Conv2d, x: torch.Tensor, relu: bool = False) -> torch.Tensor:

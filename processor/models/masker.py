@@ -89,8 +89,9 @@ class CNNMasker:
 
     @property
     def precision(self) -> str:
-        """The network's arithmetic, "float32" or "bfloat16" (what ``precision="auto"`` resolved to)."""
-        return str(next(self.network.parameters()).dtype).removeprefix("torch.")
+        """The network's arithmetic, "float32", "bfloat16" or "int8" (what ``precision="auto"`` resolved to)."""
+        dtype = str(next(self.network.parameters()).dtype).removeprefix("torch.")
+        return getattr(self.network, "precision", dtype)
 
     def predict(self, block: BlockInput) -> BlockPrediction:
         stack = feature_stack(block.bands, self.spec, level=block.level, resolution=block.resolution,
@@ -99,7 +100,7 @@ class CNNMasker:
         invalid = ~block.valid
         probabilities = np.empty((N_CLASSES, *invalid.shape), dtype=np.float32) if block.probabilities else None
         _, classes = predict(self.network, stack, device=self.device, probabilities=block.probabilities,
-                             out=None if probabilities is None else probabilities[1:])
+                             out=None if probabilities is None else probabilities[1:], valid=block.valid)
         classes += np.uint8(1)
         if probabilities is not None:
             probabilities[MaskClass.NO_DATA] = invalid

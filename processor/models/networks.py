@@ -21,7 +21,8 @@ from .fused import conv2d, sequential
 OUTPUT_CLASSES: tuple[str, ...] = ("CLEAR_LAND", "WATER", "SNOW_ICE", "CLOUD", "THIN_CLOUD", "CLOUD_SHADOW")
 
 
-def _crop(x: torch.Tensor, margin: int) -> torch.Tensor:
+def crop(x: torch.Tensor, margin: int) -> torch.Tensor:
+    """``x`` without ``margin`` pixels on every side (a view)."""
     return x[..., margin:x.shape[-2] - margin, margin:x.shape[-1] - margin] if margin else x
 
 
@@ -40,9 +41,9 @@ class ContextBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if torch.is_grad_enabled():
-            return _crop(x, self.dilation) + torch.relu(self.conv(x))
+            return crop(x, self.dilation) + torch.relu(self.conv(x))
         # Inference: the ReLU fused into the convolution, the sum in place.
-        return conv2d(self.conv, x, relu=True).add_(_crop(x, self.dilation))
+        return conv2d(self.conv, x, relu=True).add_(crop(x, self.dilation))
 
 
 class CNN2D(nn.Module):
@@ -63,7 +64,7 @@ class CNN2D(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pixels = sequential(self.encode, x)
         context = sequential(self.context, pixels)
-        return sequential(self.classify, torch.cat([_crop(pixels, self.radius), context], dim=1))
+        return sequential(self.classify, torch.cat([crop(pixels, self.radius), context], dim=1))
 
 
 class CNN1D(nn.Module):
@@ -113,7 +114,7 @@ class CNN3D(nn.Module):
         batch = x.shape[0]
         volume = self.spectral_spatial(x[:, None, :self.n_bands])
         features = volume.reshape(batch, -1, *volume.shape[-2:])
-        return sequential(self.head, torch.cat([features, _crop(x[:, self.n_bands:], self.radius)], dim=1))
+        return sequential(self.head, torch.cat([features, crop(x[:, self.n_bands:], self.radius)], dim=1))
 
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"CNN1D": CNN1D, "CNN2D": CNN2D, "CNN3D": CNN3D}
