@@ -3,6 +3,8 @@ import pytest
 
 from s2mask.grid import Grid, Window, iter_blocks
 from s2mask.resample import (
+    UPSAMPLING_METHODS,
+    _taps,
     coarse_window_for,
     downsample_mean,
     resample_to_resolution,
@@ -77,3 +79,43 @@ def test_nan_spreads_only_to_pixels_that_use_it():
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError, match="unknown up-sampling method"):
         upsample(np.zeros((2, 2)), 2, "lanczos")
+
+
+def _gathered(coarse: np.ndarray, coarse_window: Window, factor: int, target: Window, method: str) -> np.ndarray:
+    """Every tap gathered at every output pixel (np.take), as the interpolation was first written."""
+    values = np.asarray(coarse, dtype=np.float32)
+    for axis, (start, size, origin) in ((0, (target.row, target.height, coarse_window.row)),
+                                        (1, (target.col, target.width, coarse_window.col))):
+        positions = (np.arange(start, start + size) + 0.5) / factor - 0.5 - origin
+        indices, weights = _taps(positions, method)
+        indices = np.clip(indices, 0, values.shape[axis] - 1)
+        shape = (-1, 1, indices.shape[1]) if axis == 0 else (1, -1, indices.shape[1])
+        weights = weights.astype(np.float32).reshape(shape)
+        invalid = np.isnan(values)
+        clean = np.where(invalid, np.float32(0), values)
+        out = np.take(clean, indices[:, 0], axis=axis) * weights[..., 0]
+        bad = np.take(invalid, indices[:, 0], axis=axis) & (weights[..., 0] != 0)
+        for k in range(1, indices.shape[1]):
+            out += np.take(clean, indices[:, k], axis=axis) * weights[..., k]
+            bad |= np.take(invalid, indices[:, k], axis=axis) & (weights[..., k] != 0)
+        out[bad] = np.nan
+        values = out
+    return values
+
+
+@pytest.mark.parametrize("method", UPSAMPLING_METHODS)
+@pytest.mark.parametrize("factor", [2, 3, 6])
+def test_phase_slices_give_what_gathering_every_tap_gives(method, factor):
+    rng = np.random.default_rng(factor)
+    coarse_grid = Grid("", 0.0, 0.0, 20.0 * factor, 47, 61)
+    coarse = rng.uniform(0, 1, (61, 47)).astype(np.float32)
+    coarse[rng.uniform(size=coarse.shape) < 0.02] = np.nan
+    fine = Window(0, 0, 61 * factor, 47 * factor)
+    for target in (fine, Window(5, 7, 50, 33), Window(61 * factor - 41, 47 * factor - 29, 41, 29)):
+        window = coarse_window_for(target, factor, upsample_margin(method), coarse_grid.full_window)
+        part = coarse[window.slices]
+        ours = upsample_window(part, window, factor, target, method)
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(_gathered(part, window, factor, target, method)))
+        np.testing.assert_array_equal(ours, _gathered(part, window, factor, target, method))
+    stack = np.stack([coarse, coarse[::-1]])
+    np.testing.assert_array_equal(upsample(stack, factor, method)[1], upsample(coarse[::-1], factor, method))
