@@ -68,7 +68,7 @@ def test_product_names_from_paths():
 @pytest.mark.parametrize(("cores", "memory", "per_worker", "products", "workers", "expected"), [
     (2, 24, 2.5, None, None, WorkerPlan(2, 1, 12.0)),     # this machine at 20 m
     (2, 24, 2.5, 1, None, WorkerPlan(1, 2, 24.0)),        # one product: one worker with both cores
-    (16, 24, 6.0, None, None, WorkerPlan(4, 4, 6.0)),     # memory-bound at 10 m
+    (16, 24, 4.0, None, None, WorkerPlan(6, 2, 4.0)),     # memory-bound at 10 m
     (8, 2, 2.5, None, None, WorkerPlan(1, 8, 2.0)),       # too little memory: still one worker
     (16, 64, 2.5, 3, None, WorkerPlan(3, 5, 21.33)),      # capped by the number of products
     (4, 16, 2.5, None, 1, WorkerPlan(1, 4, 16.0)),        # workers chosen by the user

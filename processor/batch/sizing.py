@@ -26,11 +26,13 @@ from dataclasses import dataclass
 
 from ..params import ProcessingParameters
 
-#: Peak memory of one run on a full tile by mask resolution, in GB, default outputs: the peak RSS
-#: measured with the default model (the CNN; physics needs less), GDAL's 512 MB block cache and the
-#: next block read ahead (5.8 GB at 10 m, 2.4 GB at 20 m, 1.5 GB at 60 m; physics 5.0, 1.9, 1.1;
-#: bench/batch.py prints it for its resolution) plus about 30 % margin.
-TILE_MEMORY_GB = {10: 7.5, 20: 3.0, 60: 2.0}
+#: Peak memory of one run on a full tile by mask resolution, in GB, default outputs: the highest peak
+#: (VmHWM) measured with the default model (the CNN in int8, bfloat16 or float32; physics needs less),
+#: GDAL's block cache and the next block read ahead, plus about half again for more threads per product
+#: than the 2 measured with and the Dask worker around it: 2.7 GB at 10 m, 2.0 GB at 20 m, 1.4 GB at
+#: 60 m (issue 22, bench/pipeline.py; bench/batch.py prints it for its resolution). The 5.8 GB once
+#: measured at 10 m was the benchmark's own high-water mark, carried into its child by fork and exec.
+TILE_MEMORY_GB = {10: 4.0, 20: 3.0, 60: 2.0}
 #: Added for the six uint8 probability layers of a full tile (10 m: 0.7 GB of layers, plus encoding).
 PROBABILITIES_GB = {10: 1.5, 20: 0.5, 60: 0.1}
 #: Added for DSen2 super-resolution (the 10 m stacks of a block and the networks).
