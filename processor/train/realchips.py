@@ -38,11 +38,14 @@ NO_LABEL = 255
 @dataclass
 class LabelledChip:
     """A real chip with a cloud label: ``cloud`` is 1 (cloud) / 0 (clear) / :data:`NO_LABEL` (not
-    scored) on a grid of ``label_resolution`` metres that shares the chip's origin."""
+    scored) on a grid of ``label_resolution`` metres that shares the chip's origin. References that
+    know cloud shadows too (:mod:`s2mask.train.references`) give ``shadow``, True where a clear pixel
+    of ``cloud`` is shadowed."""
 
     scene: RealScene
     cloud: np.ndarray
     label_resolution: float
+    shadow: np.ndarray | None = None
 
     @property
     def name(self) -> str:
@@ -55,12 +58,19 @@ class LabelledChip:
         return classes[::step, ::step] if step > 1 else classes
 
     def confusion(self, classes: np.ndarray) -> np.ndarray:
-        """2 x 2 counts, rows the label (clear, cloud), columns the prediction (CLOUD + THIN_CLOUD as
-        cloud), over the labelled pixels the prediction has data for."""
+        """Counts, rows the label, columns the prediction, over the labelled pixels the prediction has
+        data for: 2 x 2 (clear, cloud; CLOUD + THIN_CLOUD as cloud) or, with ``shadow``, 3 x 3 (clear,
+        cloud, shadow)."""
         sampled = self.on_label_grid(classes)
         valid = (sampled != MaskClass.NO_DATA) & (self.cloud != NO_LABEL)
-        predicted = np.isin(sampled, CLOUD_CLASSES)[valid].astype(np.int64)
-        return np.bincount(2 * self.cloud[valid].astype(np.int64) + predicted, minlength=4).reshape(2, 2)
+        label = self.cloud.astype(np.int64)
+        predicted = np.isin(sampled, CLOUD_CLASSES).astype(np.int64)
+        size = 2
+        if self.shadow is not None:
+            size = 3
+            label = np.where(self.shadow & (label == 0), 2, label)
+            predicted[sampled == MaskClass.CLOUD_SHADOW] = 2
+        return np.bincount(size * label[valid] + predicted[valid], minlength=size * size).reshape(size, size)
 
 
 def _chip_bands(folder: Path) -> tuple[dict[str, np.ndarray], gdal.Dataset]:
