@@ -48,6 +48,14 @@ THREADS = 2
 HUMAN_SUITES = ("On Cloud N (human, 10 m labels)", "course chips (20 m labels)")
 TEACHER_SUITE = "held-out L1C scenes vs the rules given all their bands (weak)"
 PROXY_SUITE = "all seven chips as L1C (proxy: top of atmosphere through the simulator's atmosphere)"
+#: The chips with B11 and B12 imputed from the nearest real spectra (s2mask.train.realchips.with_imputed_swir),
+#: for the 6-band methods: as they are (L2A) and brought to top of atmosphere (L1C).
+IMPUTED_SUITES = {"L2A": "all seven chips, B11 B12 imputed from real spectra (6-band proxy, L2A)",
+                  "L1C": "all seven chips, B11 B12 imputed from real spectra, as L1C (6-band proxy, top of "
+                         "atmosphere through the simulator's atmosphere)"}
+#: Human-labelled suites (the proxies included) and the level their methods run at; ``record`` pools them.
+LABELLED_LEVELS = {**dict.fromkeys(HUMAN_SUITES, "L2A"), PROXY_SUITE: "L1C",
+                   **{title: level for level, title in IMPUTED_SUITES.items()}}
 #: References of cloud and shadow that do not come from the rules (s2mask.train.references).
 HOLLSTEIN_SUITE = "held-out real L1C scenes vs the Hollstein teacher (independent, weak)"
 DEA_SUITES = {"L2A": "DEA series vs its clear dates (multi-temporal, L2A, weak)",
@@ -255,7 +263,7 @@ def _reference_suites() -> list[tuple[str, str, list]]:
 
 
 def run(args: argparse.Namespace) -> None:
-    from s2mask.train.realchips import course_chips, oncloudn_labelled
+    from s2mask.train.realchips import course_chips, oncloudn_labelled, with_imputed_swir
     from s2mask.train.scenes import as_level
 
     started = time.perf_counter()
@@ -268,7 +276,8 @@ def run(args: argparse.Namespace) -> None:
                 merged: dict[str, dict] = {}
                 for chip in chips:  # scenes of several grids and band sets
                     declared = int(chip.scene.resolution) if passed else None
-                    for name, per_chip in score_chips([chip], methods, declared=declared, angles=angles).items():
+                    for name, per_chip in score_chips([chip], methods, declared=declared, angles=angles,
+                                                      buffers=args.buffers).items():
                         merged.setdefault(name, {}).update(per_chip)
                 by_mode[mode] = merged
         results["suites"][title] = by_mode
@@ -284,6 +293,12 @@ def run(args: argparse.Namespace) -> None:
     proxy = [replace(chip, scene=as_level(chip.scene, "L1C")) for chip in oncloudn_labelled() + course_chips()]
     l1c_methods = methods_for("L1C", BANDS_10M, args.candidates, args.only_candidates)
     results["suites"][PROXY_SUITE] = {"10 m": score_chips(proxy, l1c_methods, 1, 10, args.buffers)}
+    imputed = with_imputed_swir(oncloudn_labelled() + course_chips())
+    for level, title in IMPUTED_SUITES.items():
+        chips = imputed if level == "L2A" else [replace(chip, scene=as_level(chip.scene, "L1C")) for chip in imputed]
+        methods = methods_for(level, REDUCED_BANDS, args.candidates, args.only_candidates)
+        results["suites"][title] = {mode: score_chips(chips, methods, 1, declared, args.buffers)
+                                    for mode, (factor, declared) in MODES.items() if factor == 1}
     for title, level, chips in _weak_chips():
         scene = chips[0].scene
         if title == TEACHER_SUITE:  # scenes of several grids and band sets: the 6- and 4-band methods
@@ -404,7 +419,8 @@ def report(args: argparse.Namespace) -> None:
 
 def record(args: argparse.Namespace) -> None:
     """Write each shipped network's pooled figures on the human labels into its registry entry
-    (``real_benchmark``), beside those of the rules given the same bands; the weights README shows them."""
+    (``real_benchmark``), beside those of the rules given the same bands; the weights README shows them.
+    The 6-band networks' figures come from the chips with imputed SWIR (:data:`IMPUTED_SUITES`)."""
     from s2mask import weights
 
     suites = json.loads((OUT / "real.json").read_text())["suites"]
@@ -412,9 +428,8 @@ def record(args: argparse.Namespace) -> None:
         figures = {}
         for mode in MODES:
             merged: dict[str, dict] = {}
-            for title in HUMAN_SUITES + (PROXY_SUITE,):
+            for title, level in LABELLED_LEVELS.items():
                 for method, per_chip in suites.get(title, {}).get(mode, {}).items():
-                    level = "L1C" if title == PROXY_SUITE else "L2A"
                     if level in item["levels"]:
                         merged.setdefault(method, {}).update(per_chip)
             rules = f"rules, {len(item['bands'])} bands"
@@ -438,8 +453,8 @@ def main() -> None:
                         help="only the references with shadows (Hollstein teacher, DEA series): quick selection runs")
     parser.add_argument("--output", help="file name under bench/cache/real (run; default real.json)")
     parser.add_argument("--buffers", type=lambda text: tuple(float(v) for v in text.split(",")), default=(),
-                        metavar="40,80", help="also score every method on the human labels with its clouds "
-                                              "buffered by each of these distances (metres)")
+                        metavar="40,80", help="also score every method on the human labels and the references "
+                                              "with its clouds buffered by each of these distances (metres)")
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
     {"run": run, "report": report, "record": record}[args.task](args)
