@@ -475,8 +475,9 @@ def weights_section() -> str:
              "listed, then the auxiliary features (`s2mask.models.features`), each normalised with the mean and std "
              "kept in `registry.json`. Outputs: softmax over CLEAR_LAND, WATER, SNOW_ICE, CLOUD, THIN_CLOUD, "
              "CLOUD_SHADOW; clear pixels within the cloud buffer of a cloud become THIN_CLOUD. Human labels: "
-             "pooled cloud IoU on the seven labelled chips (bench/real.md; 4-band L1C networks on the chips "
-             "brought to top-of-atmosphere reflectance, resolution passed only), resolution passed / not passed, "
+             "pooled cloud IoU on the seven labelled chips (bench/real.md; L1C networks on the chips brought to "
+             "top-of-atmosphere reflectance, 6-band networks on the chips with B11 B12 imputed from the nearest "
+             "real spectra), resolution passed / not passed, "
              "and the rules given the same bands. Benchmarks against the physics classifier and the peers: "
              "`bench/mask.md`.\n",
              "| name | file | size | parameters | levels | bands | halo | shadows | cloud buffer | strategy | "
