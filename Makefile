@@ -44,7 +44,7 @@ test: lint
 
 # Every benchmark under bench/ (bench/README.md explains each; mask.py's training comparison is run on its own);
 # a failing one does not hide the others' figures.
-BENCHES := read pipeline batch peers physics superres superres_loso superres_mask "mask accuracy" "mask speed" "mask margins" "mask report" faults "real run" "real report"
+BENCHES := read pipeline batch peers physics superres superres_loso superres_mask "mask accuracy" "mask speed" "mask margins" "mask report" "real run" "real report" faults
 
 bench: setup
 	$(PY) -m pip install -q -e ".[batch,peers]" || echo "the peers extra did not install: bench/peers.py skips them"

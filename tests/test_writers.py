@@ -18,6 +18,7 @@ from s2mask.classes import CLASS_TABLE, SCL_NAMES, to_scl
 from s2mask.errors import OutputError
 from s2mask.grid import Grid, Window, iter_blocks
 from s2mask.io import dimap as dimap_module
+from s2mask.io.atomic import OutputStage
 from s2mask.io.geotiff import class_cog, probability_cog
 from s2mask.io.writers import (
     DEFAULT_PROBABILITY_CLASSES,
@@ -215,6 +216,20 @@ def test_finish_refuses_a_run_with_gaps(tmp_path, arrays):
 def test_leaving_without_finish_writes_nothing(tmp_path):
     with pytest.raises(OutputError, match="finish"):
         with RunOutputs(tmp_path, utm31_grid(), RunInfo("P")):
+            pass
+    assert os.listdir(tmp_path) == []
+
+
+def test_ctrl_c_just_after_the_stage_is_made_leaves_nothing(tmp_path, monkeypatch):
+    enter = OutputStage.__enter__
+
+    def enter_then_interrupted(stage):
+        enter(stage)
+        raise KeyboardInterrupt  # as a SIGINT landing between the stage's return and the writers
+
+    monkeypatch.setattr(OutputStage, "__enter__", enter_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with RunOutputs(tmp_path / "out", utm31_grid(), RunInfo("P")):
             pass
     assert os.listdir(tmp_path) == []
 

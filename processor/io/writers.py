@@ -139,8 +139,8 @@ class RunOutputs:
         self._finished = False
 
     def __enter__(self) -> RunOutputs:
-        self._stage.__enter__()
-        try:
+        try:  # the stage's entry too: a Ctrl-C just after it returns must not leave its folder behind
+            self._stage.__enter__()
             self._open_writers()
         except BaseException:
             self.__exit__(*sys.exc_info())
