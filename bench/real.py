@@ -264,7 +264,7 @@ def _reference_suites() -> list[tuple[str, str, list]]:
 
 def run(args: argparse.Namespace) -> None:
     from s2mask.train.realchips import course_chips, oncloudn_labelled, with_imputed_swir
-    from s2mask.train.scenes import as_level
+    from s2mask.train.realdata import as_level
 
     started = time.perf_counter()
     results: dict = {"load_before": load_average(), "suites": {}}
@@ -289,7 +289,7 @@ def run(args: argparse.Namespace) -> None:
         results["suites"][title] = {mode: score_chips(chips, methods, factor, declared, args.buffers)
                                     for mode, (factor, declared) in MODES.items()}
     # L1C proxy: the same chips brought to top-of-atmosphere reflectance through the simulator's atmosphere
-    # (s2mask.train.scenes.as_level), for the L1C 4-band networks, rules and peer
+    # (s2mask.train.realdata.as_level), for the L1C 4-band networks, rules and peer
     proxy = [replace(chip, scene=as_level(chip.scene, "L1C")) for chip in oncloudn_labelled() + course_chips()]
     l1c_methods = methods_for("L1C", BANDS_10M, args.candidates, args.only_candidates)
     results["suites"][PROXY_SUITE] = {"10 m": score_chips(proxy, l1c_methods, 1, 10, args.buffers)}

@@ -57,7 +57,7 @@ def pooled_iou(chips, model: str | None, level: str, bands_used=BANDS_10M, maske
 
 
 def _toa(scene):
-    from s2mask.train.scenes import as_level
+    from s2mask.train.realdata import as_level
 
     return as_level(scene, "L1C")
 

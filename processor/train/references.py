@@ -12,7 +12,7 @@ selected on two independent, weaker references (bench/real.py):
 - :func:`dea_references`: Digital Earth Australia's 30-date series of one place. Each date is
   compared with the nearest clear dates: blue brightening is cloud, a darkening of NIR + SWIR1 where
   there is no cloud, on a date with cloud, is shadow. Pixels between the thresholds are not scored.
-  The series is surface reflectance; :func:`s2mask.train.scenes.as_level` brings it to TOA as an L1C
+  The series is surface reflectance; :func:`s2mask.train.realdata.as_level` brings it to TOA as an L1C
   proxy.
 
 Both give :class:`~s2mask.train.realchips.LabelledChip` objects with a ``shadow`` label; their scenes
@@ -35,6 +35,7 @@ from .realdata import (
     DEA_SKIPPED_DATES,
     RealScene,
     alcd,
+    as_level,
     betsiboka,
     data_folder,
     dsen2_crops,
@@ -216,7 +217,6 @@ def dea_references(level: str = "L2A") -> list[LabelledChip]:
     """The scored DEA dates (:func:`dea_reference_dates`) at ``level`` (L1C: through the simulator's
     atmosphere), labelled against their nearest clear dates. No sun angles: the dates are not stored."""
     from .realdata import DEA_BANDS
-    from .scenes import as_level
 
     stack, _ = dea_series()
     chips = []

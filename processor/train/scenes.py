@@ -19,13 +19,14 @@ from ..evaluation.metrics import majority
 from ..resample import downsample_mean, resample_to_resolution
 from ..sim.clouds import CLOUDY_SURFACES, cloudy_scene
 from ..sim.scene import smooth_field
-from ..sim.spectra import from_toa, to_toa, varied_surface_spectra
+from ..sim.spectra import varied_surface_spectra
 from .labels import LabelledScene, label_scene
 from .realchips import oncloudn_unlabelled
 from .realdata import (
     DataNotFoundError,
     RealScene,
     alcd,
+    as_level,
     betsiboka,
     bigearthnet,
     dea_wright,
@@ -101,17 +102,6 @@ def _label_real(real: RealScene, use_teacher: bool) -> LabelledScene:
     return label_scene(real.name, real.level, real.resolution, real.bands, sun_zenith=real.sun_zenith,
                        sun_azimuth=real.sun_azimuth, view_zenith=real.view_zenith, view_azimuth=real.view_azimuth,
                        source="real", use_teacher=use_teacher, references=real.references)
-
-
-def as_level(real: RealScene, level: str) -> RealScene:
-    """``real`` at the other processing level through the simulator's atmosphere
-    (:func:`s2mask.sim.spectra.to_toa` / ``from_toa``), so that L1C and L2A networks learn from both
-    levels' real scenes; B10 is dropped (no L2A band, and a BOA scene cannot tell its TOA value)."""
-    if real.level == level:
-        return real
-    convert = to_toa if level == "L1C" else from_toa
-    bands = {name: convert(values.copy(), name) for name, values in real.bands.items() if name != "B10"}
-    return replace(real, name=f"{real.name}@{level}", level=level, bands=bands, references={})
 
 
 def coarser(real: RealScene, resolution: int) -> RealScene:
