@@ -48,6 +48,23 @@ THREADS = 2
 HUMAN_SUITES = ("On Cloud N (human, 10 m labels)", "course chips (20 m labels)")
 TEACHER_SUITE = "held-out L1C scenes vs the rules given all their bands (weak)"
 PROXY_SUITE = "all seven chips as L1C (proxy: top of atmosphere through the simulator's atmosphere)"
+#: The chips with B11 and B12 imputed from the nearest real spectra (s2mask.train.realchips.with_imputed_swir),
+#: for the 6-band methods: as they are (L2A) and brought to top of atmosphere (L1C).
+IMPUTED_SUITES = {"L2A": "all seven chips, B11 B12 imputed from real spectra (6-band proxy, L2A)",
+                  "L1C": "all seven chips, B11 B12 imputed from real spectra, as L1C (6-band proxy, top of "
+                         "atmosphere through the simulator's atmosphere)"}
+#: Human-labelled suites (the proxies included) and the level their methods run at; ``record`` pools them.
+LABELLED_LEVELS = {**dict.fromkeys(HUMAN_SUITES, "L2A"), PROXY_SUITE: "L1C",
+                   **{title: level for level, title in IMPUTED_SUITES.items()}}
+#: References of cloud and shadow that do not come from the rules (s2mask.train.references).
+HOLLSTEIN_SUITE = "held-out real L1C scenes vs the Hollstein teacher (independent, weak)"
+DEA_SUITES = {"L2A": "DEA series vs its clear dates (multi-temporal, L2A, weak)",
+              "L1C": "DEA series vs its clear dates (multi-temporal, L1C proxy through the simulator's "
+                     "atmosphere, weak)"}
+#: How the reference scenes are classified: name -> (sun angles passed, resolution passed). Without
+#: the sun's azimuth classify runs no geometric shadow step (the networks' own shadows only).
+REFERENCE_MODES: dict[str, tuple[bool, bool]] = {"no sun angles": (False, True), "sun angles": (True, True),
+                                                 "sun angles, resolution not passed": (True, False)}
 #: How the 10 m chips are classified: name -> (area-mean factor of the bands, resolution passed to
 #: classify or None for its default). The second is how a user who says nothing about the pixel size
 #: calls it (classify assumes 20 m).
@@ -72,6 +89,12 @@ def _classify(model: str | None = None, masker=None) -> Method:
         import s2mask
 
         return s2mask.classify(bands, level, model=model, masker=masker, threads=THREADS, **context)
+    return run
+
+
+def _as_level(level: str, method: Method) -> Method:
+    def run(bands: dict, _: str, context: dict) -> np.ndarray:
+        return method(bands, level, context)
     return run
 
 
@@ -102,6 +125,11 @@ def methods_for(level: str, available: tuple[str, ...], candidates: list[Path],
         methods[f"rules, {len(subset)} bands"] = (_classify(model="physics"), subset)
         if "ukis-csmask" in peers and len(subset) in (4, 6):
             methods[f"ukis-csmask {len(subset)}b {level}"] = (_peer(ukis_classes), subset)
+        if level == "L1C" and subset == REDUCED_BANDS:
+            # the 6-band L2A network given L1C input (level deliberately wrong): on the hidden L1C scene it
+            # scored above the 6-band L1C network (issue 20)
+            other = choose_entry("cnn2d", "L2A", subset)
+            methods[f"{other['name']} given L1C as L2A"] = (_as_level("L2A", _classify(model=other["name"])), subset)
     if "s2cloudless" in peers and level == "L1C" and set(ALL_BANDS) <= set(available) and not only_candidates:
         methods["s2cloudless"] = (_peer(s2cloudless_classes), ALL_BANDS)
     for path in candidates:
@@ -128,21 +156,24 @@ def _chip_context(scene) -> dict:
 
 
 def score_chips(chips: list, methods: dict, factor: int = 1, declared: int | None = None,
-                buffers: tuple[float, ...] = ()) -> dict[str, dict[str, list]]:
-    """Method -> chip -> 2 x 2 confusion (rows label clear/cloud, columns predicted), the chips' bands
-    area-averaged by ``factor`` and classified with ``resolution=declared`` (None: classify's default).
-    ``buffers`` (metres) add each method with its clouds buffered that far (as ``cloud_buffer_m`` does)."""
+                buffers: tuple[float, ...] = (), angles: bool = True) -> dict[str, dict[str, list]]:
+    """Method -> chip -> confusion (rows label clear/cloud[/shadow], columns predicted), the chips' bands
+    area-averaged by ``factor`` and classified with ``resolution=declared`` (None: classify's default)
+    and, with ``angles``, the sun angles the chip's scene knows. ``buffers`` (metres) add each method
+    with its clouds buffered that far (as ``cloud_buffer_m`` does)."""
     from s2mask.models.masker import buffer_clouds
 
     results: dict[str, dict[str, list]] = {}
     for chip in chips:
         scene = chip.scene
         bands = scene.bands if factor == 1 else _area_mean(scene.bands, factor)
-        context = _chip_context(scene)
+        context = _chip_context(scene) if angles else {}
         if declared is not None:
             context["resolution"] = float(declared)
         assumed = declared or 20
         for name, (method, subset) in methods.items():
+            if not set(subset) <= set(bands):
+                continue
             classes = method({band: bands[band] for band in subset}, scene.level, context)
             for buffer in (0.0, *buffers):
                 buffered = buffer_clouds(classes.copy(), round(buffer / assumed))
@@ -215,21 +246,59 @@ def _weak_chips() -> list[tuple[str, str, list]]:
     return suites
 
 
+def _reference_suites() -> list[tuple[str, str, list]]:
+    """(title, level, [LabelledChip with shadow]) of the references independent of the rules."""
+    from s2mask.train import realdata, references
+
+    suites = []
+    try:
+        suites.append((HOLLSTEIN_SUITE, "L1C", references.hollstein_references()))
+    except realdata.DataNotFoundError:
+        pass
+    try:
+        suites += [(DEA_SUITES[level], level, references.dea_references(level)) for level in ("L2A", "L1C")]
+    except realdata.DataNotFoundError:
+        pass
+    return suites
+
+
 def run(args: argparse.Namespace) -> None:
-    from s2mask.train.realchips import course_chips, oncloudn_labelled
-    from s2mask.train.scenes import as_level
+    from s2mask.train.realchips import course_chips, oncloudn_labelled, with_imputed_swir
+    from s2mask.train.realdata import as_level
 
     started = time.perf_counter()
     results: dict = {"load_before": load_average(), "suites": {}}
+    for title, level, chips in _reference_suites():
+        methods = methods_for(level, tuple(chips[0].scene.bands), args.candidates, args.only_candidates)
+        by_mode: dict[str, dict] = {}
+        for mode, (angles, passed) in REFERENCE_MODES.items():
+            if not angles or any(chip.scene.sun_azimuth is not None for chip in chips):
+                merged: dict[str, dict] = {}
+                for chip in chips:  # scenes of several grids and band sets
+                    declared = int(chip.scene.resolution) if passed else None
+                    for name, per_chip in score_chips([chip], methods, declared=declared, angles=angles,
+                                                      buffers=args.buffers).items():
+                        merged.setdefault(name, {}).update(per_chip)
+                by_mode[mode] = merged
+        results["suites"][title] = by_mode
+    if args.references_only:
+        _write(results, started, args)
+        return
     for title, chips in zip(HUMAN_SUITES, (oncloudn_labelled(), course_chips())):
         methods = methods_for("L2A", BANDS_10M, args.candidates, args.only_candidates)
         results["suites"][title] = {mode: score_chips(chips, methods, factor, declared, args.buffers)
                                     for mode, (factor, declared) in MODES.items()}
     # L1C proxy: the same chips brought to top-of-atmosphere reflectance through the simulator's atmosphere
-    # (s2mask.train.scenes.as_level), for the L1C 4-band networks, rules and peer
+    # (s2mask.train.realdata.as_level), for the L1C 4-band networks, rules and peer
     proxy = [replace(chip, scene=as_level(chip.scene, "L1C")) for chip in oncloudn_labelled() + course_chips()]
     l1c_methods = methods_for("L1C", BANDS_10M, args.candidates, args.only_candidates)
     results["suites"][PROXY_SUITE] = {"10 m": score_chips(proxy, l1c_methods, 1, 10, args.buffers)}
+    imputed = with_imputed_swir(oncloudn_labelled() + course_chips())
+    for level, title in IMPUTED_SUITES.items():
+        chips = imputed if level == "L2A" else [replace(chip, scene=as_level(chip.scene, "L1C")) for chip in imputed]
+        methods = methods_for(level, REDUCED_BANDS, args.candidates, args.only_candidates)
+        results["suites"][title] = {mode: score_chips(chips, methods, 1, declared, args.buffers)
+                                    for mode, (factor, declared) in MODES.items() if factor == 1}
     for title, level, chips in _weak_chips():
         scene = chips[0].scene
         if title == TEACHER_SUITE:  # scenes of several grids and band sets: the 6- and 4-band methods
@@ -243,6 +312,10 @@ def run(args: argparse.Namespace) -> None:
         methods = methods_for(level, tuple(scene.bands), args.candidates, args.only_candidates)
         results["suites"][title] = {f"{scene.resolution:g} m": score_chips(chips, methods,
                                                                            declared=int(scene.resolution))}
+    _write(results, started, args)
+
+
+def _write(results: dict, started: float, args: argparse.Namespace) -> None:
     results["load_after"] = load_average()
     results["seconds"] = time.perf_counter() - started
     OUT.mkdir(parents=True, exist_ok=True)
@@ -252,11 +325,19 @@ def run(args: argparse.Namespace) -> None:
 
 
 def scores(confusion) -> dict[str, float]:
-    """Cloud IoU, accuracy and balanced accuracy of a 2 x 2 confusion (rows label, columns predicted)."""
-    (tn, fp), (fn, tp) = np.asarray(confusion, dtype=np.float64)
-    recalls = [tn / (tn + fp) if tn + fp else np.nan, tp / (tp + fn) if tp + fn else np.nan]
-    return {"iou": tp / (tp + fp + fn) if tp + fp + fn else np.nan,
-            "accuracy": (tp + tn) / max(tp + tn + fp + fn, 1), "balanced_accuracy": float(np.nanmean(recalls))}
+    """Cloud IoU, accuracy and balanced accuracy (mean recall over the labelled classes) of a 2 x 2
+    (clear, cloud) or 3 x 3 (clear, cloud, shadow) confusion, rows label, columns predicted; shadow IoU
+    of a 3 x 3 one."""
+    counts = np.asarray(confusion, dtype=np.float64)
+    labelled, predicted, hits = counts.sum(axis=1), counts.sum(axis=0), np.diag(counts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = hits / (labelled + predicted - hits)
+        recalls = np.where(labelled > 0, hits / labelled, np.nan)
+    result = {"iou": float(iou[1]), "accuracy": float(hits.sum() / max(counts.sum(), 1)),
+              "balanced_accuracy": float(np.nanmean(recalls))}
+    if counts.shape[0] == 3:
+        result["shadow_iou"] = float(iou[2])
+    return result
 
 
 def pooled(per_chip: dict[str, list]) -> dict[str, float]:
@@ -268,14 +349,26 @@ def _fmt(value: float) -> str:
 
 
 def _suite_table(by_method: dict[str, dict[str, list]]) -> list[str]:
-    chips = list(next(iter(by_method.values())))
+    chips = list(max(by_method.values(), key=len))
     short = [chip.split("_", 1)[-1] for chip in chips]
-    lines = ["| method | " + " | ".join(f"{name} IoU" for name in short) + " | pooled IoU | accuracy | bal. acc. |",
-             "|---" * (len(chips) + 4) + "|"]
+    shadows = len(np.asarray(next(iter(next(iter(by_method.values())).values())))) == 3
+    heads = [f"{name} IoU" for name in short] + ["pooled IoU"]
+    if shadows:
+        heads = [f"{name} cloud / shadow IoU" for name in short] + ["pooled cloud IoU", "pooled shadow IoU"]
+    lines = ["| method | " + " | ".join(heads) + " | accuracy | bal. acc. |", "|---" * (len(heads) + 3) + "|"]
     for method, per_chip in sorted(by_method.items(), key=lambda item: -pooled(item[1])["iou"]):
         total = pooled(per_chip)
-        cells = [_fmt(scores(per_chip[chip])["iou"]) for chip in chips]
-        cells += [f"**{_fmt(total['iou'])}**", _fmt(total["accuracy"]), _fmt(total["balanced_accuracy"])]
+        cells = []
+        for chip in chips:
+            if chip not in per_chip:
+                cells.append("-")
+                continue
+            figures = scores(per_chip[chip])
+            cells.append(_fmt(figures["iou"]) + (f" / {_fmt(figures['shadow_iou'])}" if shadows else ""))
+        cells.append(f"**{_fmt(total['iou'])}**")
+        if shadows:
+            cells.append(f"**{_fmt(total['shadow_iou'])}**")
+        cells += [_fmt(total["accuracy"]), _fmt(total["balanced_accuracy"])]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return lines
 
@@ -326,7 +419,8 @@ def report(args: argparse.Namespace) -> None:
 
 def record(args: argparse.Namespace) -> None:
     """Write each shipped network's pooled figures on the human labels into its registry entry
-    (``real_benchmark``), beside those of the rules given the same bands; the weights README shows them."""
+    (``real_benchmark``), beside those of the rules given the same bands; the weights README shows them.
+    The 6-band networks' figures come from the chips with imputed SWIR (:data:`IMPUTED_SUITES`)."""
     from s2mask import weights
 
     suites = json.loads((OUT / "real.json").read_text())["suites"]
@@ -334,9 +428,8 @@ def record(args: argparse.Namespace) -> None:
         figures = {}
         for mode in MODES:
             merged: dict[str, dict] = {}
-            for title in HUMAN_SUITES + (PROXY_SUITE,):
+            for title, level in LABELLED_LEVELS.items():
                 for method, per_chip in suites.get(title, {}).get(mode, {}).items():
-                    level = "L1C" if title == PROXY_SUITE else "L2A"
                     if level in item["levels"]:
                         merged.setdefault(method, {}).update(per_chip)
             rules = f"rules, {len(item['bands'])} bands"
@@ -356,10 +449,12 @@ def main() -> None:
                         help="scratch entries (<name>.json of s2mask train) scored beside the shipped networks")
     parser.add_argument("--only-candidates", action="store_true",
                         help="score the candidates alone (quick selection runs; the report then lacks the rest)")
+    parser.add_argument("--references-only", action="store_true",
+                        help="only the references with shadows (Hollstein teacher, DEA series): quick selection runs")
     parser.add_argument("--output", help="file name under bench/cache/real (run; default real.json)")
     parser.add_argument("--buffers", type=lambda text: tuple(float(v) for v in text.split(",")), default=(),
-                        metavar="40,80", help="also score every method on the human labels with its clouds "
-                                              "buffered by each of these distances (metres)")
+                        metavar="40,80", help="also score every method on the human labels and the references "
+                                              "with its clouds buffered by each of these distances (metres)")
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
     {"run": run, "report": report, "record": record}[args.task](args)

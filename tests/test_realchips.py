@@ -41,3 +41,19 @@ def test_unlabelled_chips_get_overpass_sun_angles():
                                               "oncloudn_akny"]
     # Chifunfu (2.5 S) at the end of April: the sun stands north-east in the morning
     assert 20 < chips[0].sun_zenith < 35 and 30 < chips[0].sun_azimuth < 70
+
+
+def test_imputed_swir_is_the_mean_of_the_nearest_real_spectra(monkeypatch):
+    rng = np.random.default_rng(1)
+    land, cloud = np.array([0.05, 0.08, 0.07, 0.3]), np.array([0.5, 0.5, 0.5, 0.55])
+    visible = np.concatenate([land + rng.normal(0, 0.005, (8, 4)), cloud + rng.normal(0, 0.005, (8, 4))])
+    swir = np.repeat([[0.2, 0.1], [0.4, 0.3]], 8, axis=0)
+    monkeypatch.setattr(realchips, "swir_library", lambda: (visible, swir))
+    chip = realchips.course_chips()[0]
+    bands = {band: np.where(np.arange(512) < 256, land[i], cloud[i]).astype(np.float32)[None].repeat(512, 0)
+             for i, band in enumerate(realchips.CHIP_BANDS)}
+    chip = realchips.LabelledChip(realdata.RealScene("half", "L2A", 10.0, bands), chip.cloud, chip.label_resolution)
+    (imputed,) = realchips.with_imputed_swir([chip])
+    assert imputed.scene.bands["B11"][:, :256] == pytest.approx(0.2)
+    assert imputed.scene.bands["B12"][:, 256:] == pytest.approx(0.3)
+    assert imputed.scene.bands["B2"] is bands["B2"] and imputed.cloud is chip.cloud and "B11" not in chip.scene.bands

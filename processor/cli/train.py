@@ -71,6 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--convert-levels", action="store_true",
                         help="also train on the real scenes of the other level, converted through the "
                              "simulator's atmosphere")
+    parser.add_argument("--hold-out-references", action="store_true",
+                        help="keep the scenes of bench/real.py's independent references (the Hollstein teacher's "
+                             "held-out halves, the DEA dates of the multi-temporal reference) out of training")
     parser.add_argument("--no-teacher", action="store_true", help="do not run the Hollstein teacher")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
@@ -128,7 +131,8 @@ def main(args: argparse.Namespace) -> int:
     scenes = build_scenes(levels, bands, args.synthetic, args.validation, args.synthetic_size,
                           real=not args.no_real, use_teacher=not args.no_teacher,
                           spectral_variety=args.spectral_variety, resolutions=args.resolutions,
-                          convert_levels=args.convert_levels, log=log)
+                          convert_levels=args.convert_levels, hold_out_references=args.hold_out_references,
+                          log=log)
     config = TrainingConfig(architecture=FAMILIES[args.model], architecture_kwargs=args.network_args,
                             bands=bands, aux=aux,
                             selection=SelectionOptions(args.strategy, teacher_agreement=args.teacher_agreement),

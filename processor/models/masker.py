@@ -5,6 +5,11 @@ away. Entries of the registry whose ``shadows`` is ``"network+geometry"`` theref
 layer per block and finish the tile with :func:`s2mask.physics.shadow_pass`, which projects the
 network's clouds along the sun and adds the shadows they cast; ``"network"`` keeps the network's own
 shadows only. bench/mask.md measures both.
+
+An entry's ``cloud_buffer_m`` is the cloud edge that human labels count as cloud (bench/real.md): clear
+pixels that close to the network's cloud become THIN_CLOUD. Shadows are never buffered over, and the
+geometric step projects the network's own clouds, not the buffer: a shadow often touches its cloud (on
+synthetic scenes at 10 m, a quarter to a half of the shadow lies within 140 m of it).
 """
 
 from __future__ import annotations
@@ -36,21 +41,28 @@ def _disc_rectangles(radius: int) -> list[tuple[int, int]]:
     return [(dy, width) for dy, width in enumerate(widths) if dy == radius or widths[dy + 1] < width]
 
 
-def buffer_clouds(classes: np.ndarray, pixels: int) -> np.ndarray:
-    """``classes`` (uint8, in place) with every valid non-cloud pixel within ``pixels`` (Euclidean) of
-    a CLOUD or THIN_CLOUD pixel made THIN_CLOUD. The disc is dilated as a union of rectangles, each two
-    running maxima (fifty times faster than a distance transform on a 1,000-px block)."""
+def cloud_ring(classes: np.ndarray, pixels: int) -> np.ndarray | None:
+    """Where the cloud buffer grows: the valid pixels, neither cloud nor cloud shadow, within ``pixels``
+    (Euclidean) of a CLOUD or THIN_CLOUD pixel of ``classes`` (None where there are none). The disc is
+    dilated as a union of rectangles, each two running maxima (fifty times faster than a distance
+    transform on a 1,000-px block)."""
     if pixels <= 0:
-        return classes
+        return None
     cloud = ((classes == MaskClass.CLOUD) | (classes == MaskClass.THIN_CLOUD)).view(np.uint8)
     if not cloud.any() or cloud.all():
-        return classes
+        return None
     near = np.zeros_like(cloud)
     for half_height, half_width in _disc_rectangles(pixels):
         tall = ndimage.maximum_filter1d(cloud, 2 * half_height + 1, axis=0, mode="constant")
         near |= ndimage.maximum_filter1d(tall, 2 * half_width + 1, axis=1, mode="constant")
-    grown = near.view(bool) & (cloud == 0) & (classes != MaskClass.NO_DATA)
-    classes[grown] = MaskClass.THIN_CLOUD
+    return near.view(bool) & (cloud == 0) & (classes != MaskClass.NO_DATA) & (classes != MaskClass.CLOUD_SHADOW)
+
+
+def buffer_clouds(classes: np.ndarray, pixels: int) -> np.ndarray:
+    """``classes`` (uint8, in place) with its :func:`cloud_ring` of ``pixels`` made THIN_CLOUD."""
+    ring = cloud_ring(classes, pixels)
+    if ring is not None:
+        classes[ring] = MaskClass.THIN_CLOUD
     return classes
 
 
@@ -82,7 +94,10 @@ class CNNMasker:
         self.shadows = shadows or item.get("shadows", "network")
         if self.shadows not in SHADOW_MODES:
             raise ValueError(f"shadows must be one of {', '.join(SHADOW_MODES)}, got {self.shadows!r}")
-        self.tile_layers: tuple[str, ...] = ("potential_shadow",) if self.shadows == "network+geometry" else ()
+        self.tile_layers: tuple[str, ...] = ()
+        if self.shadows == "network+geometry":
+            # the buffer's pixels too, so that the geometric step projects the network's own clouds
+            self.tile_layers = ("potential_shadow", "cloud_buffer") if self.cloud_buffer else ("potential_shadow",)
         # The sun azimuth only matters for the terrain incidence, which needs an elevation that blocks of
         # the pipeline do not have.
         self.angles: tuple[str, ...] = ("sun_zenith",)
@@ -106,11 +121,26 @@ class CNNMasker:
             probabilities[MaskClass.NO_DATA] = invalid
             np.copyto(probabilities[1:], np.float32(0), where=invalid)
         classes[invalid] = MaskClass.NO_DATA
-        buffer_clouds(classes, round(self.cloud_buffer / block.resolution))
+        ring = cloud_ring(classes, round(self.cloud_buffer / block.resolution))
         layers = {"potential_shadow": potential_shadow(block.bands, block.level)} if self.tile_layers else {}
+        if "cloud_buffer" in self.tile_layers:  # the class each buffered pixel had (NO_DATA elsewhere)
+            layers["cloud_buffer"] = np.zeros_like(classes) if ring is None else np.where(ring, classes, np.uint8(0))
+        if ring is not None:
+            classes[ring] = MaskClass.THIN_CLOUD
         return BlockPrediction(probabilities, classes, layers)
 
     def finish(self, classes: np.ndarray, layers: Mapping[str, np.ndarray], geometry: TileGeometry) -> np.ndarray:
         if not self.tile_layers:
             return classes
-        return geometric_shadows(classes, layers["potential_shadow"], geometry, self.threads)
+        under = layers.get("cloud_buffer")
+        ring = None if under is None else under != MaskClass.NO_DATA
+        if ring is None or not ring.any():
+            return geometric_shadows(classes, layers["potential_shadow"], geometry, self.threads)
+        # The shadows are cast by the network's clouds: the buffered pixels get their classes back for
+        # the projection, and the buffer returns where no shadow fell (``classes`` is restored).
+        np.copyto(classes, under, where=ring)
+        result = geometric_shadows(classes, layers["potential_shadow"], geometry, self.threads)
+        classes[ring] = MaskClass.THIN_CLOUD
+        ring &= result != MaskClass.CLOUD_SHADOW
+        result[ring] = MaskClass.THIN_CLOUD
+        return result

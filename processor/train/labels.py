@@ -54,11 +54,13 @@ class LabelledScene:
 
 
 def estimate_sun_azimuth(classes: np.ndarray, potential: np.ndarray, resolution: float,
-                         sun_zenith: float = ASSUMED_SUN_ZENITH) -> float:
-    """The sun azimuth whose projected clouds land on the most dark pixels (for scenes without angles)."""
+                         sun_zenith: float = ASSUMED_SUN_ZENITH,
+                         azimuths: range = range(0, 360, AZIMUTH_STEP)) -> float:
+    """The sun azimuth (among ``azimuths``) whose projected clouds land on the most dark pixels (for
+    scenes without angles)."""
     counts = {azimuth: int((shadow_pass(classes, potential, sun_zenith=sun_zenith, sun_azimuth=azimuth,
                                         resolution=resolution) == MaskClass.CLOUD_SHADOW).sum())
-              for azimuth in range(0, 360, AZIMUTH_STEP)}
+              for azimuth in azimuths}
     return float(max(counts, key=counts.get))
 
 

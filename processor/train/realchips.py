@@ -3,7 +3,9 @@ human cloud labels.
 
 - :func:`oncloudn_labelled`: two challenge chips with human-verified cloud labels at 10 m;
 - :func:`course_chips`: five chips of the same kind, their cloud labels nearest-downsampled to 20 m;
-- :func:`oncloudn_unlabelled`: five chips without labels (real cloudy imagery to train on).
+- :func:`oncloudn_unlabelled`: five chips without labels (real cloudy imagery to train on);
+- :func:`with_imputed_swir`: labelled chips given B11 and B12 from the nearest real spectra, so that
+  the 6-band networks can be scored on human labels (no 6-band chip with human labels exists).
 
 The labelled chips are for selection and evaluation only: they never train a network
 (bench/real.py). :class:`LabelledChip` scores a class map against its labels on the labels' own grid.
@@ -38,11 +40,14 @@ NO_LABEL = 255
 @dataclass
 class LabelledChip:
     """A real chip with a cloud label: ``cloud`` is 1 (cloud) / 0 (clear) / :data:`NO_LABEL` (not
-    scored) on a grid of ``label_resolution`` metres that shares the chip's origin."""
+    scored) on a grid of ``label_resolution`` metres that shares the chip's origin. References that
+    know cloud shadows too (:mod:`s2mask.train.references`) give ``shadow``, True where a clear pixel
+    of ``cloud`` is shadowed."""
 
     scene: RealScene
     cloud: np.ndarray
     label_resolution: float
+    shadow: np.ndarray | None = None
 
     @property
     def name(self) -> str:
@@ -55,12 +60,19 @@ class LabelledChip:
         return classes[::step, ::step] if step > 1 else classes
 
     def confusion(self, classes: np.ndarray) -> np.ndarray:
-        """2 x 2 counts, rows the label (clear, cloud), columns the prediction (CLOUD + THIN_CLOUD as
-        cloud), over the labelled pixels the prediction has data for."""
+        """Counts, rows the label, columns the prediction, over the labelled pixels the prediction has
+        data for: 2 x 2 (clear, cloud; CLOUD + THIN_CLOUD as cloud) or, with ``shadow``, 3 x 3 (clear,
+        cloud, shadow)."""
         sampled = self.on_label_grid(classes)
         valid = (sampled != MaskClass.NO_DATA) & (self.cloud != NO_LABEL)
-        predicted = np.isin(sampled, CLOUD_CLASSES)[valid].astype(np.int64)
-        return np.bincount(2 * self.cloud[valid].astype(np.int64) + predicted, minlength=4).reshape(2, 2)
+        label = self.cloud.astype(np.int64)
+        predicted = np.isin(sampled, CLOUD_CLASSES).astype(np.int64)
+        size = 2
+        if self.shadow is not None:
+            size = 3
+            label = np.where(self.shadow & (label == 0), 2, label)
+            predicted[sampled == MaskClass.CLOUD_SHADOW] = 2
+        return np.bincount(size * label[valid] + predicted[valid], minlength=size * size).reshape(size, size)
 
 
 def _chip_bands(folder: Path) -> tuple[dict[str, np.ndarray], gdal.Dataset]:
@@ -123,3 +135,49 @@ def course_chips() -> list[LabelledChip]:
 def labelled_chips() -> list[LabelledChip]:
     """Every chip with a human cloud label: On Cloud N's two, then the course's five."""
     return oncloudn_labelled() + course_chips()
+
+
+#: Pixels drawn from each library scene of :func:`swir_library` (seeded).
+LIBRARY_PIXELS = 20_000
+#: Neighbours whose SWIR is averaged by :func:`with_imputed_swir`.
+SWIR_NEIGHBOURS = 8
+
+
+def swir_library() -> tuple[np.ndarray, np.ndarray]:
+    """Real L2A spectra, B2 B3 B4 B8 (n, 4) and B11 B12 (n, 2): DEA's series (30 dates, 12 under cloud,
+    and its clear scene) and BigEarthNet's patches (one under snow), :data:`LIBRARY_PIXELS` from each."""
+    from .realdata import bigearthnet, dea_wright
+
+    rng = np.random.default_rng(0)
+    visible, swir = [], []
+    for scene in dea_wright() + bigearthnet(20):
+        x = np.stack([scene.bands[band].ravel() for band in CHIP_BANDS], axis=1)
+        y = np.stack([scene.bands[band].ravel() for band in ("B11", "B12")], axis=1)
+        finite = np.flatnonzero(np.isfinite(x).all(axis=1) & np.isfinite(y).all(axis=1))
+        drawn = rng.choice(finite, min(finite.size, LIBRARY_PIXELS), replace=False)
+        visible.append(x[drawn])
+        swir.append(y[drawn])
+    return np.concatenate(visible), np.concatenate(swir)
+
+
+def with_imputed_swir(chips: list[LabelledChip]) -> list[LabelledChip]:
+    """``chips`` (L2A, B2 B3 B4 B8) with B11 and B12 added: the mean SWIR of the
+    :data:`SWIR_NEIGHBOURS` real spectra of :func:`swir_library` nearest in B2 B3 B4 B8. A proxy: cloud
+    edges and haze keep their visible and NIR reflectance, but a network leaning on SWIR is judged on
+    what those neighbours had (their clouds, soils and snow)."""
+    from dataclasses import replace
+
+    from scipy.spatial import cKDTree
+
+    visible, swir = swir_library()
+    tree = cKDTree(visible)
+    imputed = []
+    for chip in chips:
+        shape = chip.scene.bands["B2"].shape
+        x = np.stack([np.nan_to_num(chip.scene.bands[band]).ravel() for band in CHIP_BANDS], axis=1)
+        _, nearest = tree.query(x, k=SWIR_NEIGHBOURS)
+        mean = swir[nearest].mean(axis=1, dtype=np.float32)
+        bands = {**chip.scene.bands, "B11": mean[:, 0].reshape(shape), "B12": mean[:, 1].reshape(shape)}
+        scene = replace(chip.scene, bands=bands, note=chip.scene.note + "; B11 B12 imputed from real spectra")
+        imputed.append(replace(chip, scene=scene))
+    return imputed

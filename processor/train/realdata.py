@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from osgeo import gdal, osr
 from ..bands import ALL_BANDS, NATIVE_RESOLUTION, band_from_file_id
 from ..errors import S2MaskError
 from ..resample import resample_to_resolution
+from ..sim.spectra import from_toa, to_toa
 
 DATA_ENV = "S2MASK_DATA"
 gdal.UseExceptions()
@@ -49,6 +50,17 @@ class RealScene:
     @property
     def has_all_bands(self) -> bool:
         return all(name in self.bands for name in ALL_BANDS)
+
+
+def as_level(real: RealScene, level: str) -> RealScene:
+    """``real`` at the other processing level through the simulator's atmosphere
+    (:func:`s2mask.sim.spectra.to_toa` / ``from_toa``), so that L1C and L2A networks learn from both
+    levels' real scenes; B10 is dropped (no L2A band, and a BOA scene cannot tell its TOA value)."""
+    if real.level == level:
+        return real
+    convert = to_toa if level == "L1C" else from_toa
+    bands = {name: convert(values.copy(), name) for name, values in real.bands.items() if name != "B10"}
+    return replace(real, name=f"{real.name}@{level}", level=level, bands=bands, references={})
 
 
 def data_root() -> Path:

